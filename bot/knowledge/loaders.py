@@ -1,0 +1,285 @@
+"""Loading policy documents from the configured folders and JSONL corpora.
+
+Every document gets an id, a title, a source URL, an audience and its text. Where the metadata
+comes from, by format:
+
+- Markdown: YAML front matter (id, title, url, audience), else the first heading.
+- HTML: <title>, <link rel="canonical">, <meta name="audience">; converted to Markdown-style
+  text so the same header-aware splitter handles both.
+- PDF and plain text: a ``sources.toml`` in the folder maps file names to title and url; the PDF's
+  own title metadata is the next choice.
+- JSONL: one document per line with id, title, url and text.
+The file path is the last resort for a URL. A document is staff-only if its folder or its own
+metadata says so: the stricter setting always wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import frontmatter
+from bs4 import BeautifulSoup
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from bot.settings import KnowledgeSource
+
+SUFFIX_FORMATS = {
+    ".md": "markdown", ".markdown": "markdown",
+    ".html": "html", ".htm": "html",
+    ".pdf": "pdf",
+    ".txt": "text",
+    ".jsonl": "jsonl",
+}
+SKIPPED_NAMES = {"README.md", "sources.toml"}
+MAPPING_FILE = "sources.toml"
+
+
+@dataclass
+class PolicyDocument:
+    id: str
+    title: str
+    url: str
+    audience: str
+    text: str  # Markdown-style text: headings as '#' lines for markdown and html
+    format: str
+    path: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def headings(self) -> list[str]:
+        return [line.lstrip("#").strip() for line in self.text.splitlines()
+                if self.format in ("markdown", "html") and line.startswith("#")]
+
+    def content_hash(self, pipeline: str) -> str:
+        """Changes when the text, the metadata or the processing pipeline changes."""
+        digest = hashlib.sha256()
+        for part in (pipeline, self.id, self.title, self.url, self.audience, self.format, self.text):
+            digest.update(part.encode("utf-8") + b"\0")
+        return digest.hexdigest()
+
+
+class DocumentLoadError(Exception):
+    """A policy file that cannot be read; the message names the file and what to do."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass
+class LoadResult:
+    documents: list[PolicyDocument]
+    errors: list[DocumentLoadError]
+    # Documents of files that failed to load keep their indexed chunks; these are their paths.
+    failed_paths: set[str] = field(default_factory=set)
+
+
+def stricter(*audiences: str | None) -> str:
+    return "staff" if "staff" in audiences else "public"
+
+
+def load_sources(sources: list[KnowledgeSource]) -> LoadResult:
+    """Load every document of every source; a broken file is reported, never fatal."""
+    result = LoadResult(documents=[], errors=[])
+    seen: dict[str, str] = {}
+    for source in sources:
+        try:
+            paths = _files_of(source.path)
+        except DocumentLoadError as error:
+            result.errors.append(error)
+            result.failed_paths.add(str(source.path))
+            continue
+        for path in paths:
+            try:
+                documents = list(load_file(path, source))
+            except DocumentLoadError as error:
+                result.errors.append(error)
+                result.failed_paths.add(path.as_posix())
+                continue
+            for document in documents:
+                if document.id in seen:
+                    result.errors.append(DocumentLoadError(
+                        path, f"document id {document.id!r} is also used by {seen[document.id]}; "
+                        "give one of them another 'id' in its front matter."))
+                    continue
+                seen[document.id] = document.path
+                result.documents.append(document)
+    return result
+
+
+def _files_of(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise DocumentLoadError(root, "this knowledge folder does not exist; create it or fix "
+                                      "'knowledge' in the settings file.")
+    return sorted(
+        path for path in root.rglob("*")
+        if path.is_file() and path.suffix.lower() in SUFFIX_FORMATS
+        and path.name not in SKIPPED_NAMES and not path.name.startswith((".", "_"))
+    )
+
+
+def load_file(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    loader = {"markdown": _load_markdown, "html": _load_html, "pdf": _load_pdf,
+              "text": _load_text, "jsonl": _load_jsonl}.get(fmt or "")
+    if loader is None:
+        raise DocumentLoadError(path, f"unsupported file type {path.suffix!r}; use one of "
+                                      + ", ".join(sorted(SUFFIX_FORMATS)))
+    try:
+        yield from loader(path, source)
+    except DocumentLoadError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentLoadError(path, f"cannot be read ({exc}); check the file's permissions "
+                                      "and save text files as UTF-8.") from None
+
+
+def _relative_id(path: Path, source: KnowledgeSource) -> str:
+    root = source.path if source.path.is_dir() else source.path.parent
+    return path.relative_to(root).as_posix()
+
+
+def _mapping_for(path: Path) -> dict:
+    mapping_file = path.parent / MAPPING_FILE
+    if not mapping_file.is_file():
+        return {}
+    try:
+        mapping = tomllib.loads(mapping_file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DocumentLoadError(mapping_file, f"is not valid TOML ({exc}).") from None
+    entry = mapping.get(path.name, {})
+    return entry if isinstance(entry, dict) else {}
+
+
+def _load_markdown(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
+    try:
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # the YAML parser raises several unrelated types
+        raise DocumentLoadError(path, f"has front matter that is not valid YAML ({exc}).") from None
+    meta = {**_mapping_for(path), **post.metadata}
+    body = post.content.strip()
+    first_heading = next((l.lstrip("#").strip() for l in body.splitlines() if l.startswith("# ")), "")
+    yield PolicyDocument(
+        id=str(meta.get("id") or _relative_id(path, source)),
+        title=str(meta.get("title") or first_heading or path.stem.replace("-", " ").capitalize()),
+        url=str(meta.get("url") or path.as_posix()),
+        audience=stricter(source.audience, meta.get("audience")),
+        text=body, format="markdown", path=path.as_posix(),
+    )
+
+
+# get_text(" ") puts a space between inline elements, including before "." after </strong>.
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?)])")
+BLOCK_TAGS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "dt", "dd"]
+
+
+def html_to_markdown(soup: BeautifulSoup) -> str:
+    """Block-level text of an HTML body, headings as '#' lines, list items as '- ' lines."""
+    root = soup.body or soup
+    lines: list[str] = []
+    for element in root.find_all(BLOCK_TAGS):
+        if element.find_parent(BLOCK_TAGS) is not None and element.name not in ("li",):
+            continue  # its text is already part of the enclosing block
+        if element.name == "li" and element.find(BLOCK_TAGS) is not None:
+            # Keep only the item's own words; its nested blocks are visited on their own.
+            text = element.find(string=True, recursive=False) or ""
+        else:
+            text = element.get_text(" ", strip=True)
+        text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(text.split()))
+        if not text:
+            continue
+        if element.name[0] == "h" and element.name[1:].isdigit():
+            lines.append("")
+            lines.append("#" * int(element.name[1:]) + " " + text)
+        elif element.name == "li":
+            lines.append("- " + text)
+        else:
+            lines.append("")
+            lines.append(text)
+    return "\n".join(lines).strip()
+
+
+def _load_html(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+    meta = _mapping_for(path)
+    canonical = soup.find("link", rel="canonical")
+    audience_tag = soup.find("meta", attrs={"name": "audience"})
+    id_tag = soup.find("meta", attrs={"name": "document-id"})
+    heading = soup.find("h1")
+    title = meta.get("title") or (soup.title.get_text(strip=True) if soup.title else "") or (
+        heading.get_text(" ", strip=True) if heading else path.stem)
+    text = html_to_markdown(soup)
+    if not text:
+        raise DocumentLoadError(path, "has no text in its <body>.")
+    yield PolicyDocument(
+        id=str((id_tag and id_tag.get("content")) or meta.get("id") or _relative_id(path, source)),
+        title=str(title),
+        url=str(meta.get("url") or (canonical and canonical.get("href")) or path.as_posix()),
+        audience=stricter(source.audience, meta.get("audience"),
+                          audience_tag.get("content") if audience_tag else None),
+        text=text, format="html", path=path.as_posix(),
+    )
+
+
+def _load_pdf(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
+    try:
+        reader = PdfReader(path)
+        pages = [page.extract_text() or "" for page in reader.pages]
+        pdf_title = (reader.metadata.title if reader.metadata else None) or ""
+    except (PyPdfError, ValueError, KeyError) as exc:
+        raise DocumentLoadError(path, f"is not a readable PDF ({exc}); re-export it.") from None
+    text = "\n\n".join(page.strip() for page in pages if page.strip())
+    if not text:
+        raise DocumentLoadError(path, "has no extractable text (a scanned PDF?); export it with "
+                                      "a text layer or convert it to Markdown.")
+    meta = _mapping_for(path)
+    yield PolicyDocument(
+        id=str(meta.get("id") or _relative_id(path, source)),
+        title=str(meta.get("title") or pdf_title or path.stem),
+        url=str(meta.get("url") or path.as_posix()),
+        audience=stricter(source.audience, meta.get("audience")),
+        text=text, format="pdf", path=path.as_posix(),
+    )
+
+
+def _load_text(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
+    text = path.read_text(encoding="utf-8").strip()
+    meta = _mapping_for(path)
+    yield PolicyDocument(
+        id=str(meta.get("id") or _relative_id(path, source)),
+        title=str(meta.get("title") or path.stem.replace("-", " ").capitalize()),
+        url=str(meta.get("url") or path.as_posix()),
+        audience=stricter(source.audience, meta.get("audience")),
+        text=text, format="text", path=path.as_posix(),
+    )
+
+
+def _load_jsonl(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                doc_id, text = str(record["id"]), str(record["text"])
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise DocumentLoadError(path, f"line {number} is not a JSON object with 'id' and "
+                                              f"'text' ({exc}).") from None
+            extras = {k: v for k, v in record.items() if k not in ("id", "title", "url", "text", "audience")}
+            yield PolicyDocument(
+                id=doc_id,
+                title=str(record.get("title") or doc_id),
+                url=str(record.get("url") or f"{path.as_posix()}#{doc_id}"),
+                audience=stricter(source.audience, record.get("audience")),
+                text=text.strip(), format="jsonl", path=path.as_posix(), extra=extras,
+            )

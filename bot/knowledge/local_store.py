@@ -1,0 +1,256 @@
+"""The embedded policy store: hybrid search over files in the data directory, no server.
+
+Layout under the index directory:
+    CURRENT          names the live generation, e.g. "gen-000007" (replaced atomically)
+    gen-000007/      chunks.jsonl, vectors.npy, meta.json
+A commit writes the next generation beside the live one and then swaps CURRENT, so a failed or
+interrupted update leaves the old generation serving. Other processes notice the swap on their
+next search (one stat call) and load the new generation.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import structlog
+
+from bot.knowledge.fusion import relative_score_fusion
+from bot.knowledge.index import IndexStoreError, SearchHit, SearchQuery
+from bot.knowledge.keywords import KeywordIndex
+from bot.knowledge.splitting import Chunk
+
+log = structlog.get_logger(__name__)
+KEEP_GENERATIONS = 2
+
+
+@dataclass
+class _Snapshot:
+    """One loaded generation: immutable once built, swapped whole on reload."""
+
+    generation: int
+    embedding_model: str | None
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    keywords: KeywordIndex
+    public_mask: np.ndarray
+
+    @classmethod
+    def build(cls, generation: int, model: str | None, chunks: list[Chunk], vectors: np.ndarray) -> _Snapshot:
+        return cls(
+            generation=generation, embedding_model=model, chunks=chunks,
+            vectors=vectors.astype(np.float32, copy=False),
+            keywords=KeywordIndex([c.embedding_text() for c in chunks]),
+            public_mask=np.array([c.audience == "public" for c in chunks], dtype=bool),
+        )
+
+
+def _empty_snapshot() -> _Snapshot:
+    return _Snapshot.build(0, None, [], np.zeros((0, 0), dtype=np.float32))
+
+
+class LocalHybridIndex:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._current_stamp: tuple | None = None
+        self._snapshot = _empty_snapshot()
+        self._refresh()
+
+    # ----- reading -------------------------------------------------------------------------
+
+    def _stamp(self) -> tuple | None:
+        try:
+            stat = (self.directory / "CURRENT").stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_mtime_ns, stat.st_ino, stat.st_size)
+
+    def _refresh(self) -> _Snapshot:
+        stamp = self._stamp()
+        if stamp == self._current_stamp:
+            return self._snapshot
+        with self._lock:
+            if stamp != self._current_stamp:
+                self._snapshot = self._load() if stamp else _empty_snapshot()
+                self._current_stamp = stamp
+        return self._snapshot
+
+    def _load(self) -> _Snapshot:
+        name = (self.directory / "CURRENT").read_text().strip()
+        folder = self.directory / name
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
+                chunks = [Chunk.from_record(json.loads(line)) for line in handle if line.strip()]
+            vectors = np.load(folder / "vectors.npy")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexStoreError(
+                f"The policy index in {folder} is damaged ({exc}); rebuild it with "
+                "`supportbot index --full`."
+            ) from None
+        if len(chunks) != len(vectors) and len(chunks):
+            raise IndexStoreError(f"{folder} has {len(chunks)} chunks but {len(vectors)} vectors; "
+                                  "rebuild it with `supportbot index --full`.")
+        return _Snapshot.build(meta["generation"], meta.get("embedding_model"), chunks, vectors)
+
+    def generation(self) -> int:
+        return self._refresh().generation
+
+    def embedding_model(self) -> str | None:
+        return self._refresh().embedding_model
+
+    def count(self) -> int:
+        return len(self._refresh().chunks)
+
+    def document_hashes(self) -> dict[str, str]:
+        return {c.document_id: c.content_hash for c in self._refresh().chunks}
+
+    def document_paths(self) -> dict[str, str]:
+        return {c.document_id: c.path for c in self._refresh().chunks}
+
+    def chunks(self) -> list[Chunk]:
+        return list(self._refresh().chunks)
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        snap = self._refresh()
+        if not snap.chunks:
+            return []
+        allowed = np.ones(len(snap.chunks), bool) if query.audience == "staff" else snap.public_mask
+        if not allowed.any():
+            return []
+        similarity = snap.vectors @ query.vector.astype(np.float32)
+        keyword = snap.keywords.scores(query.text)
+        candidates = min(query.candidates, int(allowed.sum()))
+        vector_top = _top(np.where(allowed, similarity, -np.inf), candidates)
+        keyword_top = _top(np.where(allowed & (keyword > 0), keyword, -np.inf), candidates)
+        fused = relative_score_fusion(
+            {int(i): float(keyword[i]) for i in keyword_top},
+            {int(i): float(similarity[i]) for i in vector_top},
+            query.alpha,
+        )
+        return [
+            SearchHit(chunk=snap.chunks[i], score=score, similarity=float(similarity[i]),
+                      keyword_score=float(keyword[i]))
+            for i, score in fused[: query.limit]
+        ]
+
+    # ----- writing -------------------------------------------------------------------------
+
+    def begin_update(self, *, full: bool = False, embedding_model: str = "") -> LocalIndexUpdate:
+        return LocalIndexUpdate(self, full=full, embedding_model=embedding_model)
+
+    def _write_generation(self, chunks: list[Chunk], vectors: np.ndarray, model: str) -> int:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        generation = self._latest_generation_number() + 1
+        name = f"gen-{generation:06d}"
+        staging = self.directory / f".{name}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
+        np.save(staging / "vectors.npy", vectors.astype(np.float32, copy=False))
+        meta = {"generation": generation, "embedding_model": model, "chunks": len(chunks),
+                "documents": len({c.document_id for c in chunks}), "created": time.time()}
+        (staging / "meta.json").write_text(json.dumps(meta, indent=2))
+        staging.rename(self.directory / name)
+        pointer = self.directory / ".CURRENT.tmp"
+        pointer.write_text(name + "\n")
+        os.replace(pointer, self.directory / "CURRENT")  # the switch: atomic on POSIX
+        self._prune(keep=name)
+        return generation
+
+    def _latest_generation_number(self) -> int:
+        numbers = [int(p.name[4:]) for p in self.directory.glob("gen-*") if p.name[4:].isdigit()]
+        return max(numbers, default=0)
+
+    def _prune(self, keep: str) -> None:
+        generations = sorted(p for p in self.directory.glob("gen-*") if p.is_dir())
+        for old in generations[:-KEEP_GENERATIONS]:
+            if old.name != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best finite scores, best first."""
+    if k <= 0:
+        return np.array([], dtype=int)
+    k = min(k, len(scores))
+    part = np.argpartition(-scores, k - 1)[:k]
+    part = part[np.isfinite(scores[part])]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+class LocalIndexUpdate:
+    """Stages changes in memory; commit() writes a complete new generation."""
+
+    def __init__(self, index: LocalHybridIndex, *, full: bool, embedding_model: str) -> None:
+        self._index = index
+        self._model = embedding_model
+        self._lock_file = None
+        self._acquire_writer_lock()
+        snapshot = index._refresh()
+        self._chunks: dict[str, Chunk] = {} if full else {c.id: c for c in snapshot.chunks}
+        self._vectors: dict[str, np.ndarray] = (
+            {} if full else {c.id: snapshot.vectors[i] for i, c in enumerate(snapshot.chunks)}
+        )
+        self._done = False
+
+    def _acquire_writer_lock(self) -> None:
+        self._index.directory.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self._index.directory / ".writer.lock", "w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise IndexStoreError("Another `supportbot index` is updating this index; wait for it "
+                                  "to finish and run it again.") from None
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        for chunk, vector in zip(chunks, vectors):
+            self._chunks[chunk.id] = chunk
+            self._vectors[chunk.id] = np.asarray(vector, dtype=np.float32)
+
+    def delete_documents(self, document_ids: Iterable[str]) -> None:
+        doomed = set(document_ids)
+        for chunk_id in [cid for cid, c in self._chunks.items() if c.document_id in doomed]:
+            del self._chunks[chunk_id], self._vectors[chunk_id]
+
+    def commit(self) -> int:
+        ordered = sorted(self._chunks.values(), key=lambda c: (c.document_id, c.index))
+        dims = len(next(iter(self._vectors.values()))) if self._vectors else 0
+        vectors = (np.stack([self._vectors[c.id] for c in ordered]) if ordered
+                   else np.zeros((0, dims), dtype=np.float32))
+        try:
+            return self._index._write_generation(ordered, vectors, self._model)
+        finally:
+            self._release()
+
+    def abort(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        self._done = True
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> LocalIndexUpdate:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # Leaving the block without commit() (an error, a return) discards the staged changes.
+        if not self._done:
+            self.abort()
