@@ -115,6 +115,7 @@ class Settings(BaseSettings):
         env_file=".env",
         extra="forbid",
         validate_default=True,
+        populate_by_name=True,
     )
 
     company_name: str = "Harbor & Pine Outfitters"

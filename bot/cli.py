@@ -1,0 +1,246 @@
+"""`supportbot`: ask, chat, index and check prompts from a terminal.
+
+Output meant for people goes through rich; `--json` output goes to stdout alone, with progress
+and logs on stderr, so it can be piped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.knowledge.embeddings import EmbeddingsError
+from bot.knowledge.index import IndexStoreError
+from bot.knowledge.indexer import IndexSummary, ReindexError
+from bot.logs import configure_logging
+from bot.prompts import SPECS, PromptError, load_prompt_set, placeholders_of
+from bot.service import SupportBot
+from bot.settings import Settings, SettingsError, load_settings
+from bot.types import Answer, Audience, ConversationKey, Escalation, Inquiry
+
+app = typer.Typer(help="supportbot: answers from your policy documents, with sources.",
+                  no_args_is_help=True, add_completion=False)
+prompts_app = typer.Typer(help="Work with the prompt files.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
+out = Console()
+err = Console(stderr=True)
+USER_ERRORS = (SettingsError, PromptError, EmbeddingsError, ReindexError, IndexStoreError)
+STAGE_LABELS = {"load": "Loading documents", "split": "Splitting", "embed": "Embedding chunks"}
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Settings file (TOML).")]
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Known problems become one clear message and exit code 2, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as exc:
+            err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _settings(config: Path | None) -> Settings:
+    settings = load_settings(config)
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _bot(settings: Settings) -> SupportBot:
+    from bot.wiring import build_bot  # loads the embedding model: only for commands that need it
+
+    return build_bot(settings)
+
+
+def _run_index(bot: SupportBot, full: bool) -> IndexSummary:
+    columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(STAGE_LABELS.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        return bot.reindex(full=full, on_progress=on_progress)
+
+
+def _print_summary(summary: IndexSummary, console: Console) -> None:
+    table = Table(title=f"Index generation {summary.generation}" + (" (full rebuild)" if summary.full else ""))
+    for column in ("added", "updated", "unchanged", "deleted", "chunks embedded", "chunks total", "seconds"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in (summary.added, summary.updated, summary.unchanged, summary.deleted,
+                                     summary.chunks_embedded, summary.chunks_total)), f"{summary.seconds:.1f}")
+    console.print(table)
+    for error in summary.errors:
+        console.print(f"[yellow]Skipped[/] {error} (its previously indexed text, if any, is kept)",
+                      highlight=False)
+
+
+def _ensure_index(bot: SupportBot) -> None:
+    if bot.index.generation() == 0:
+        err.print("[dim]First run: indexing the knowledge base…[/]")
+        _print_summary(_run_index(bot, full=False), err)
+
+
+@app.command()
+@friendly_errors
+def index(full: Annotated[bool, typer.Option("--full", help="Re-embed everything.")] = False,
+          config: ConfigOption = None) -> None:
+    """Index the knowledge base: only new and changed documents are embedded."""
+    bot = _bot(_settings(config))
+    summary = _run_index(bot, full)
+    _print_summary(summary, out)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def ask(question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+        audience: Annotated[Audience, typer.Option(help="Who is asking.")] = Audience.PUBLIC,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+        config: ConfigOption = None) -> None:
+    """Answer one question from the policies, with numbered sources."""
+    bot = _bot(_settings(config))
+    _ensure_index(bot)
+    inquiry = Inquiry(text=question, conversation=ConversationKey("cli", "ask", uuid.uuid4().hex),
+                      user_id="cli", audience=audience)
+    answer = asyncio.run(_answer(bot, inquiry, live=not as_json))
+    if as_json:
+        sys.stdout.write(json.dumps(answer_json(answer), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_answer(answer)
+
+
+def answer_json(answer: Answer) -> dict:
+    data = answer.to_dict()
+    data["sources"] = [{"number": s.number, "title": s.title, "url": s.url,
+                        "document_id": s.document_id, "heading": s.heading} for s in answer.sources]
+    return data
+
+
+async def _answer(bot: SupportBot, inquiry: Inquiry, live: bool) -> Answer:
+    if not live or bot.answerer is None:
+        return await bot.answer(inquiry)
+    streamed: list[str] = []
+    with Live(Markdown(""), console=out, transient=True, refresh_per_second=12) as view:
+        async def show(delta: str) -> None:
+            streamed.append(delta)
+            view.update(Markdown("".join(streamed)))
+
+        return await bot.answer(inquiry, on_delta=show)
+
+
+def print_answer(answer: Answer) -> None:
+    out.print(Markdown(answer.text))
+    if answer.sources:
+        out.print()
+        out.print("[bold]Sources[/]")
+        for source in answer.sources:
+            section = f" ({source.heading})" if source.heading and source.heading != source.title else ""
+            out.print(f"  [{source.number}] {source.title}{section} - {source.url}", highlight=False)
+    if not answer.grounded:
+        out.print("\n[cyan]Want a person to help? In Slack or Discord press \"Talk to a human\"; "
+                  "in `supportbot chat` type /human.[/]")
+    origin = "cache" if answer.cached else answer.mode
+    out.print(f"[dim]{origin} · prompts {answer.prompt_version} · "
+              f"{answer.timings_ms.get('total', 0):.0f} ms[/]")
+
+
+@app.command()
+@friendly_errors
+def chat(audience: Annotated[Audience, typer.Option(help="Who is asking.")] = Audience.PUBLIC,
+         config: ConfigOption = None) -> None:
+    """An interactive session with thread memory. /human shows what an escalation would send."""
+    bot = _bot(_settings(config))
+    _ensure_index(bot)
+    asyncio.run(_chat(bot, audience))
+
+
+CHAT_HELP = "Ask a question. Commands: /human (hand over), /resolve, /new (new thread), /quit."
+
+
+async def _chat(bot: SupportBot, audience: Audience) -> None:
+    conversation = ConversationKey("cli", "chat", uuid.uuid4().hex)
+    out.print(f"[bold]{bot.settings.company_name} support[/] ({audience} audience). {CHAT_HELP}")
+    escalation: Escalation | None = None
+    last_answer_id: str | None = None
+    while True:
+        try:
+            text = (await asyncio.to_thread(out.input, "\n[bold green]you ›[/] ")).strip()
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            return
+        if text in ("/quit", "/exit"):
+            return
+        if text in ("/help", ""):
+            out.print(CHAT_HELP)
+        elif text == "/new":
+            conversation, escalation = ConversationKey("cli", "chat", uuid.uuid4().hex), None
+            out.print("[dim]New thread: the bot has forgotten the previous one.[/]")
+        elif text == "/human":
+            escalation = await bot.escalate(conversation, requested_by="cli-user", answer_id=last_answer_id)
+            print_escalation(escalation)
+        elif text == "/resolve":
+            if escalation:
+                await bot.resolve(escalation.escalation_id, resolved_by="cli-staff")
+                escalation = None
+                out.print("[dim]Resolved: the bot answers in this thread again.[/]")
+        elif escalation is not None:
+            out.print("[dim]This thread is with the support team; the bot stays quiet until /resolve.[/]")
+        else:
+            answer = await _answer(bot, Inquiry(text=text, conversation=conversation,
+                                                user_id="cli-user", audience=audience), live=True)
+            last_answer_id = answer.answer_id
+            print_answer(answer)
+
+
+def print_escalation(escalation: Escalation) -> None:
+    lines = [f"[bold]Asked by:[/] {escalation.requested_by}",
+             f"[bold]Question:[/] {escalation.question or '(none yet)'}", "", "[bold]Transcript[/]"]
+    lines += [f"  {turn.role}: {turn.text}" for turn in escalation.transcript] or ["  (empty)"]
+    if escalation.last_answer and escalation.last_answer.sources:
+        lines += ["", "[bold]Sources of the last answer[/]"]
+        lines += [f"  [{s.number}] {s.title} - {s.url}" for s in escalation.last_answer.sources]
+    out.print(Panel("\n".join(lines), title="What the staff channel receives", highlight=False))
+    out.print(Panel(escalation.acknowledgement, title="What the asker is told"))
+
+
+@prompts_app.command("check")
+@friendly_errors
+def prompts_check(config: ConfigOption = None) -> None:
+    """Validate the prompt files and print their placeholders and version."""
+    settings = _settings(config)
+    prompt_set = load_prompt_set(settings.prompts_dir)
+    table = Table(title=f"Prompts in {settings.prompts_dir} (version {prompt_set.version})")
+    table.add_column("file")
+    table.add_column("placeholders used")
+    table.add_column("purpose")
+    for name, spec in SPECS.items():
+        used = placeholders_of(name, prompt_set.texts[name])
+        table.add_row(name, ", ".join(f"{{{p}}}" for p in sorted(used)) or "-", spec.purpose)
+    out.print(table)
+    out.print("[green]All prompt files are valid.[/]")
+
+
+def main() -> None:
+    app()

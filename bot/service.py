@@ -1,0 +1,235 @@
+"""SupportBot: the one platform-neutral service every adapter calls.
+
+answer() takes a neutral Inquiry and always returns an Answer: generated and cited, extractive
+(quoted policy sentences) when no model is configured or the model fails, or a decline that
+offers a human. State failures (memory, cache, records) degrade the answer; they never drop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import structlog
+from langchain_core.embeddings import Embeddings
+
+from bot.answering.citations import NumberedPassages, number_passages, resolve_citations
+from bot.answering.extractive import extractive_answer
+from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
+from bot.answering.retrieval import Retrieval, Retriever
+from bot.answering.standalone import deterministic_standalone, history_text
+from bot.knowledge.indexer import IndexSummary, ProgressCallback, reindex
+from bot.prompts import PromptSet, PromptStore
+from bot.settings import Settings
+from bot.state.cache import AnswerCache, cache_key
+from bot.state.memory import ConversationMemory
+from bot.state.records import Records
+from bot.types import Answer, ConversationKey, Escalation, Feedback, Inquiry, Turn
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+DeltaCallback = Callable[[str], Awaitable[None] | None]
+
+
+class SupportBot:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        retriever: Retriever,
+        embeddings: Embeddings,
+        prompts: PromptStore,
+        memory: ConversationMemory,
+        cache: AnswerCache,
+        records: Records,
+        answerer: ClaudeAnswerer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.index = retriever.index
+        self.embeddings = embeddings
+        self.prompts = prompts
+        self.memory = memory
+        self.cache = cache
+        self.records = records
+        self.answerer = answerer
+        self.model_signature = answerer.model_signature if answerer else "extractive"
+
+    # ----- answering -----------------------------------------------------------------------
+
+    async def answer(self, inquiry: Inquiry, on_delta: DeltaCallback | None = None) -> Answer:
+        started = time.perf_counter()
+        prompts = self.prompts.current()
+        if problem := self._problem_with(inquiry):
+            return self._answer(prompts, inquiry, problem, mode="rejected", question=inquiry.text)
+        conversation = inquiry.conversation
+        history = await self._safely(self.memory.load(conversation), [], "memory.load")
+        standalone = await self._standalone(inquiry.text, history, prompts)
+        rewritten = time.perf_counter()
+
+        generation = self.index.generation()
+        key = cache_key(standalone, inquiry.audience, generation, prompts.version, self.model_signature)
+        answer = await self._safely(self.cache.get(key), None, "cache.get") if self._caching else None
+        if answer is not None:
+            answer = replace(answer, cached=True, answer_id=_new_id(), timings_ms={})
+        else:
+            retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience)
+            answer, cacheable = await self._compose(inquiry, prompts, standalone, history, retrieval, on_delta)
+            answer.generation = generation
+            answer.timings_ms.update(retrieval.timings_ms)
+            if cacheable and self._caching:
+                await self._safely(self.cache.set(key, answer), None, "cache.set")
+
+        answer.timings_ms["rewrite"] = (rewritten - started) * 1000
+        answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
+        await self._safely(self.memory.append(conversation, Turn("user", inquiry.text),
+                                              Turn("assistant", answer.text)), None, "memory.append")
+        await self._safely(self.records.save_answer(conversation, answer), None, "records.save_answer")
+        log.info("answered", conversation=str(conversation), mode=answer.mode, cached=answer.cached,
+                 grounded=answer.grounded, sources=len(answer.sources),
+                 total_ms=round(answer.timings_ms["total"], 1))
+        return answer
+
+    @property
+    def _caching(self) -> bool:
+        return self.settings.cache.enabled
+
+    def _problem_with(self, inquiry: Inquiry) -> str | None:
+        text = inquiry.text.strip()
+        limit = self.settings.max_question_chars
+        if not text:
+            return "Ask me a question about our policies, for example: \"How do I return an item?\""
+        if len(text) > limit:
+            return (f"Your message is {len(text):,} characters long; I can read up to {limit:,}. "
+                    "Please shorten it, or ask one question at a time.")
+        return None
+
+    async def _standalone(self, question: str, history: list[Turn], prompts: PromptSet) -> str:
+        fallback = deterministic_standalone(question, history)
+        if not history or not self.answerer or not self.settings.llm.rewrite_followups:
+            return fallback
+        try:
+            rewritten = await self.answerer.rewrite(prompts, question, history_text(history))
+        except Exception as exc:  # any model failure: the deterministic rewrite still works
+            log.warning("follow-up rewrite failed; using the deterministic rewrite", error=str(exc))
+            return fallback
+        return rewritten if 0 < len(rewritten) <= 4 * self.settings.max_question_chars else fallback
+
+    async def _compose(self, inquiry: Inquiry, prompts: PromptSet, standalone: str,
+                       history: list[Turn], retrieval: Retrieval,
+                       on_delta: DeltaCallback | None) -> tuple[Answer, bool]:
+        """The answer for a fresh question, and whether it may be cached."""
+        if not retrieval.grounded:
+            return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
+        passages = number_passages(retrieval.hits, self.settings.retrieval.max_context_chars)
+        generating = time.perf_counter()
+        text, mode, cacheable = "", "generated", True
+        if self.answerer is not None:
+            try:
+                text = await self._generate(prompts, inquiry.text, passages, history, on_delta)
+            except Exception as exc:  # an API error, a timeout, a broken stream
+                log.warning("model call failed; answering from the policy text", error=repr(exc))
+                text, mode, cacheable = "", "extractive", False  # retry the model next time
+            if text.strip().startswith(NO_ANSWER):
+                return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
+        if not text:
+            mode = "extractive"
+            text = await asyncio.to_thread(extractive_answer, retrieval.query_vector, passages, self.embeddings)
+        if not text:
+            return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
+        body, sources = resolve_citations(text, passages.sources)
+        if not sources:  # the model answered without markers: still show what it was given
+            sources = list(passages.sources.values())
+        answer = self._answer(prompts, inquiry, body, mode=mode, question=standalone, sources=sources)
+        answer.timings_ms["answer"] = (time.perf_counter() - generating) * 1000
+        return answer, cacheable
+
+    async def _generate(self, prompts: PromptSet, question: str, passages: NumberedPassages,
+                        history: list[Turn], on_delta: DeltaCallback | None) -> str:
+        assert self.answerer is not None
+        pieces: list[str] = []
+        forwarded = 0
+        async for piece in self.answerer.stream_answer(prompts, question, passages.text, history_text(history)):
+            pieces.append(piece)
+            text = "".join(pieces)
+            # Hold back text that could still turn out to be the NO_ANSWER signal.
+            if on_delta and not NO_ANSWER.startswith(text.strip()[: len(NO_ANSWER)]):
+                await _call(on_delta, text[forwarded:])
+                forwarded = len(text)
+        return "".join(pieces)
+
+    def _answer(self, prompts: PromptSet, inquiry: Inquiry, text: str, *, mode: str, question: str,
+                sources: list | None = None) -> Answer:
+        grounded = mode in ("generated", "extractive")
+        if mode == "declined":
+            text = prompts.render("decline.md", question=inquiry.text,
+                                  company_name=self.settings.company_name).strip()
+        return Answer(
+            text=text, sources=sources or [], grounded=grounded, answer_id=_new_id(),
+            prompt_version=prompts.version, standalone_question=question, mode=mode,
+            offer_human=True, audience=inquiry.audience, generation=self.index.generation(),
+        )
+
+    # ----- hand-over and feedback ----------------------------------------------------------
+
+    async def escalate(self, conversation: ConversationKey, requested_by: str,
+                       answer_id: str | None = None) -> Escalation:
+        """Hand the thread to a person; the bot stays quiet there until resolve()."""
+        if open_one := await self.records.open_escalation(conversation):
+            return open_one
+        transcript = await self._safely(self.memory.load(conversation), [], "memory.load")
+        found = await self.records.find_answer(answer_id) if answer_id else None
+        last_answer = found[1] if found else None
+        question = next((t.text for t in reversed(transcript) if t.role == "user"), "")
+        prompts = self.prompts.current()
+        escalation = Escalation(
+            escalation_id=_new_id(), conversation=conversation, requested_by=requested_by,
+            question=question, transcript=transcript, last_answer=last_answer,
+            acknowledgement=prompts.render("escalation.md", question=question,
+                                           company_name=self.settings.company_name).strip(),
+        )
+        await self.records.save_escalation(escalation)
+        log.info("escalated", conversation=str(conversation), escalation=escalation.escalation_id)
+        return escalation
+
+    async def is_escalated(self, conversation: ConversationKey) -> bool:
+        return await self._safely(self.records.open_escalation(conversation), None, "records") is not None
+
+    async def resolve(self, escalation_id: str, resolved_by: str) -> Escalation | None:
+        return await self.records.close_escalation(escalation_id, resolved_by)
+
+    async def feedback(self, answer_id: str, helpful: bool, user_id: str) -> Feedback | None:
+        found = await self.records.find_answer(answer_id)
+        if found is None:
+            return None
+        record = Feedback(answer_id=answer_id, prompt_version=found[1].prompt_version,
+                          helpful=helpful, user_id=user_id)
+        await self.records.save_feedback(record)
+        return record
+
+    # ----- knowledge -----------------------------------------------------------------------
+
+    def reindex(self, *, full: bool = False, on_progress: ProgressCallback | None = None) -> IndexSummary:
+        kwargs: dict[str, Any] = {"on_progress": on_progress} if on_progress else {}
+        return reindex(self.settings, self.index, self.embeddings, full=full, **kwargs)
+
+    async def _safely(self, call: Awaitable[T], default: T, what: str) -> T:
+        try:
+            return await call
+        except Exception as exc:  # state is an optimisation; answering goes on without it
+            log.warning("state call failed; continuing without it", call=what, error=repr(exc))
+            return default
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def _call(callback: DeltaCallback, text: str) -> None:
+    result = callback(text)
+    if asyncio.iscoroutine(result):
+        await result
