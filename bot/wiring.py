@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import structlog
+from langchain_core.embeddings import Embeddings
 
 from bot.answering.generation import ClaudeAnswerer
 from bot.answering.retrieval import Retriever
@@ -18,14 +19,17 @@ from bot.state.records import InMemoryRecords
 log = structlog.get_logger(__name__)
 
 
-def build_bot(settings: Settings) -> SupportBot:
-    embeddings = build_embeddings(settings.embeddings)
+def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
+              answerer: ClaudeAnswerer | None | str = "from-settings") -> SupportBot:
+    """The bot for these settings; tests pass a loaded model or their own answerer."""
+    embeddings = embeddings or build_embeddings(settings.embeddings)
     index = LocalHybridIndex(settings.index_dir)
     indexed_with = index.embedding_model()
     if indexed_with and indexed_with != embeddings_model_id(settings.embeddings):
         log.warning("the index was built with other embeddings; run `supportbot index` to rebuild",
                     indexed_with=indexed_with, configured=embeddings_model_id(settings.embeddings))
-    answerer = ClaudeAnswerer(settings) if settings.llm_enabled else None
+    if answerer == "from-settings":
+        answerer = ClaudeAnswerer(settings) if settings.llm_enabled else None
     return SupportBot(
         settings,
         retriever=Retriever(index, embeddings, settings.retrieval),

@@ -162,8 +162,9 @@ def _mapping_for(path: Path) -> dict:
 
 
 def _load_markdown(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
+    raw = path.read_text(encoding="utf-8")
     try:
-        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+        post = frontmatter.loads(raw)
     except Exception as exc:  # the YAML parser raises several unrelated types
         raise DocumentLoadError(path, f"has front matter that is not valid YAML ({exc}).") from None
     meta = {**_mapping_for(path), **post.metadata}

@@ -1,0 +1,76 @@
+"""The command line, through typer's runner, on a temporary copy of the sample data."""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from bot import cli
+from tests.conftest import PROMPTS, REPO
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch, sample_root, embeddings):
+    """A checkout-like folder whose index is already built (a copy of the session's)."""
+    shutil.copytree(sample_root / "kb", tmp_path / "config" / "knowledge")
+    shutil.copytree(PROMPTS, tmp_path / "prompts")
+    shutil.copy(REPO / "config" / "supportbot.toml", tmp_path / "config" / "supportbot.toml")
+    shutil.copytree(sample_root / "data" / "index", tmp_path / ".supportbot" / "index")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("bot.wiring.build_embeddings", lambda _settings: embeddings)
+    return tmp_path
+
+
+def test_ask_prints_answer_and_sources(workdir):
+    result = runner.invoke(cli.app, ["ask", "Can I return an opened item after 30 days?"])
+    assert result.exit_code == 0, result.output
+    assert "Sources" in result.output and "Returns and refunds" in result.output
+    assert "https://help.harborandpine.example/policies/returns" in result.output
+
+
+def test_ask_json_for_off_topic_is_ungrounded_and_offers_a_human(workdir):
+    result = runner.invoke(cli.app, ["ask", "--json", "What's the weather in Paris?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["grounded"] is False and data["offer_human"] is True and data["sources"] == []
+    assert data["answer_id"] and data["prompt_version"]
+
+
+def test_ask_json_staff_audience_sees_staff_sources(workdir):
+    result = runner.invoke(cli.app, ["ask", "--json", "--audience", "staff",
+                                     "What is the approval limit for refund exceptions?"])
+    data = json.loads(result.stdout)
+    assert any(s["url"].startswith("https://wiki.harborandpine.example/") for s in data["sources"])
+
+
+def test_index_prints_a_summary(workdir):
+    result = runner.invoke(cli.app, ["index"])
+    assert result.exit_code == 0, result.output
+    assert "unchanged" in result.output and "Index generation" in result.output
+
+
+def test_prompts_check_reports_a_broken_file(workdir):
+    assert runner.invoke(cli.app, ["prompts", "check"]).exit_code == 0
+    (workdir / "prompts" / "answer.md").write_text("{question}")
+    result = runner.invoke(cli.app, ["prompts", "check"])
+    assert result.exit_code == 2
+    assert "answer.md" in result.output and "{context}" in result.output
+
+
+def test_bad_settings_give_a_message_not_a_traceback(workdir, monkeypatch):
+    monkeypatch.setenv("SUPPORTBOT_RETRIEVAL__ALPHA", "2")
+    result = runner.invoke(cli.app, ["ask", "hello"])
+    assert result.exit_code == 2 and "retrieval.alpha" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_chat_remembers_the_thread_and_previews_escalation(workdir):
+    script = "How much does the return label cost?\nand for Canada?\n/human\nAnything else?\n/quit\n"
+    result = runner.invoke(cli.app, ["chat"], input=script)
+    assert result.exit_code == 0, result.output
+    assert "What the staff channel receives" in result.output
+    assert "How much does the return label cost?" in result.output
+    assert "stays quiet" in result.output

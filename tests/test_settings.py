@@ -1,0 +1,64 @@
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults_work_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.retrieval.alpha == 0.5 and not settings.llm_enabled
+    assert [s.audience for s in settings.knowledge] == ["public", "staff"]
+
+
+def test_file_then_environment_override(tmp_path, monkeypatch):
+    config = tmp_path / "bot.toml"
+    config.write_text('company_name = "Acme"\n[retrieval]\nalpha = 0.3\ntop_k = 4\n')
+    monkeypatch.setenv("SUPPORTBOT_RETRIEVAL__TOP_K", "9")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-123")
+    settings = load_settings(config)
+    assert settings.company_name == "Acme" and settings.retrieval.alpha == 0.3
+    assert settings.retrieval.top_k == 9
+    assert settings.llm_enabled and "sk-test-123" not in repr(settings)
+
+
+def test_invalid_value_names_the_setting_and_env_variable(tmp_path):
+    config = tmp_path / "bot.toml"
+    config.write_text("[retrieval]\nalpha = 1.5\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    message = str(caught.value)
+    assert "retrieval.alpha" in message and "1.5" in message
+    assert "SUPPORTBOT_RETRIEVAL__ALPHA" in message and str(config) in message
+
+
+def test_typo_is_reported_as_unknown_setting(tmp_path):
+    config = tmp_path / "bot.toml"
+    config.write_text("[retrieval]\ntopk = 3\n")
+    with pytest.raises(SettingsError, match="retrieval.topk: unknown setting"):
+        load_settings(config)
+
+
+def test_toml_syntax_error_names_the_file(tmp_path):
+    config = tmp_path / "bot.toml"
+    config.write_text("company_name = \n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(config)
+
+
+def test_missing_file_is_explained(tmp_path):
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(tmp_path / "absent.toml")
+
+
+def test_overlap_must_be_smaller_than_chunk(monkeypatch):
+    monkeypatch.setenv("SUPPORTBOT_CHUNKING__CHUNK_SIZE", "300")
+    monkeypatch.setenv("SUPPORTBOT_CHUNKING__CHUNK_OVERLAP", "300")
+    with pytest.raises(SettingsError, match="chunk_overlap must be smaller"):
+        load_settings()
+
+
+def test_shipped_settings_file_is_valid():
+    from tests.conftest import REPO
+
+    settings = load_settings(REPO / "config" / "supportbot.toml")
+    assert settings.company_name == "Harbor & Pine Outfitters"
