@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from langchain_anthropic import ChatAnthropic
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import RunnableLambda
@@ -22,6 +21,9 @@ NO_ANSWER = "NO_ANSWER"  # the model's way to say the passages do not answer (se
 
 class ClaudeAnswerer:
     def __init__(self, settings: Settings) -> None:
+        # Imported here: the anthropic SDK takes ~2 s to import, and offline runs never need it.
+        from langchain_anthropic import ChatAnthropic
+
         llm = settings.llm
         self.company_name = settings.company_name
         self.model_signature = f"{llm.model}|t={llm.temperature}|max={llm.max_tokens}"
