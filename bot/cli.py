@@ -7,6 +7,7 @@ and logs on stderr, so it can be piped.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import sys
 import uuid
@@ -169,20 +170,25 @@ def print_answer(answer: Answer) -> None:
 @app.command()
 @friendly_errors
 def chat(audience: Annotated[Audience, typer.Option(help="Who is asking.")] = Audience.PUBLIC,
+         thread: Annotated[str, typer.Option(help="Thread name; with REDIS_URL set, the same name "
+                                             "continues its memory across runs.")] = "",
          config: ConfigOption = None) -> None:
     """An interactive session with thread memory. /human shows what an escalation would send."""
     bot = _bot(_settings(config))
     _ensure_index(bot)
-    asyncio.run(_chat(bot, audience))
+    asyncio.run(_chat(bot, audience, thread or getpass.getuser()))
 
 
 CHAT_HELP = "Ask a question. Commands: /human (hand over), /resolve, /new (new thread), /quit."
 
 
-async def _chat(bot: SupportBot, audience: Audience) -> None:
-    conversation = ConversationKey("cli", "chat", uuid.uuid4().hex)
+async def _chat(bot: SupportBot, audience: Audience, thread: str) -> None:
+    conversation = ConversationKey("cli", "chat", thread)
     out.print(f"[bold]{bot.settings.company_name} support[/] ({audience} audience). {CHAT_HELP}")
-    escalation: Escalation | None = None
+    if earlier := await bot.history(conversation):
+        out.print(f"[dim]Continuing thread '{thread}' ({len(earlier)} earlier messages); "
+                  "/new starts afresh.[/]")
+    escalation = await bot.open_escalation(conversation)
     last_answer_id: str | None = None
     while True:
         try:
@@ -195,6 +201,7 @@ async def _chat(bot: SupportBot, audience: Audience) -> None:
         if text in ("/help", ""):
             out.print(CHAT_HELP)
         elif text == "/new":
+            await bot.forget(conversation)
             conversation, escalation = ConversationKey("cli", "chat", uuid.uuid4().hex), None
             out.print("[dim]New thread: the bot has forgotten the previous one.[/]")
         elif text == "/human":

@@ -43,6 +43,8 @@ SPECS: dict[str, PromptSpec] = {
     ),
     "decline.md": _spec(set(), {"question", "company_name"}, "said when no policy covers the question"),
     "escalation.md": _spec(set(), {"question", "company_name"}, "said to the asker on hand-over"),
+    "busy.md": _spec(set(), {"retry_after", "company_name"}, "said when a user asks faster than the rate limit"),
+    "apology.md": _spec(set(), {"company_name"}, "said when something failed and no answer could be made"),
 }
 
 

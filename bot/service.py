@@ -3,11 +3,15 @@
 answer() takes a neutral Inquiry and always returns an Answer: generated and cited, extractive
 (quoted policy sentences) when no model is configured or the model fails, or a decline that
 offers a human. State failures (memory, cache, records) degrade the answer; they never drop it.
+
+Besides answering, adapters call it for what every platform needs the same way: deduplicating
+retried deliveries, hand-over to a human, feedback, and `/reindex` as a one-at-a-time job.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,12 +26,15 @@ from bot.answering.extractive import extractive_answer
 from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, history_text
+from bot.knowledge.embeddings import embed_query
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, reindex
+from bot.knowledge.reindex_job import LOCK_TTL_S, AsyncProgress, run_reindex_job
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
-from bot.state.cache import AnswerCache, cache_key
-from bot.state.memory import ConversationMemory
-from bot.state.records import Records
+from bot.state.cache import CacheKey, cache_key
+from bot.state.connection import StateUnavailable
+from bot.state.guards import Lock, RateDecision
+from bot.state.stores import StateStores
 from bot.types import Answer, ConversationKey, Escalation, Feedback, Inquiry, Turn
 
 log = structlog.get_logger(__name__)
@@ -43,9 +50,7 @@ class SupportBot:
         retriever: Retriever,
         embeddings: Embeddings,
         prompts: PromptStore,
-        memory: ConversationMemory,
-        cache: AnswerCache,
-        records: Records,
+        state: StateStores,
         answerer: ClaudeAnswerer | None = None,
     ) -> None:
         self.settings = settings
@@ -53,9 +58,10 @@ class SupportBot:
         self.index = retriever.index
         self.embeddings = embeddings
         self.prompts = prompts
-        self.memory = memory
-        self.cache = cache
-        self.records = records
+        self.state = state
+        self.memory = state.memory
+        self.cache = state.cache
+        self.records = state.records
         self.answerer = answerer
         self.model_signature = answerer.model_signature if answerer else "extractive"
 
@@ -66,23 +72,30 @@ class SupportBot:
         prompts = self.prompts.current()
         if problem := self._problem_with(inquiry):
             return self._answer(prompts, inquiry, problem, mode="rejected", question=inquiry.text)
+        if not (decision := await self._rate_decision(inquiry)).allowed:
+            return self._busy(prompts, inquiry, decision)
         conversation = inquiry.conversation
         history = await self._safely(self.memory.load(conversation), [], "memory.load")
         standalone = await self._standalone(inquiry.text, history, prompts)
         rewritten = time.perf_counter()
 
-        generation = self.index.generation()
-        key = cache_key(standalone, inquiry.audience, generation, prompts.version, self.model_signature)
+        key = cache_key(standalone, inquiry.audience, self.index.generation(), prompts.version,
+                        self.model_signature)
+        vector = None
         answer = await self._safely(self.cache.get(key), None, "cache.get") if self._caching else None
-        if answer is not None:
-            answer = replace(answer, cached=True, answer_id=_new_id(), timings_ms={})
+        if answer is None and self._caching and self.settings.cache.semantic:
+            vector = await asyncio.to_thread(embed_query, self.embeddings, standalone)
+            answer = await self._safely(self.cache.get_paraphrase(key, vector), None, "cache.paraphrase")
+        if answer is None:
+
+            async def fresh() -> Answer:
+                return await self._fresh(inquiry, prompts, standalone, history, key, vector, on_delta)
+
+            answer, computed = await self.state.stampede.once(key, fresh) if self._caching else (await fresh(), True)
         else:
-            retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience)
-            answer, cacheable = await self._compose(inquiry, prompts, standalone, history, retrieval, on_delta)
-            answer.generation = generation
-            answer.timings_ms.update(retrieval.timings_ms)
-            if cacheable and self._caching:
-                await self._safely(self.cache.set(key, answer), None, "cache.set")
+            computed = False
+        if not computed:  # served from the cache or by an identical question answered just now
+            answer = replace(answer, cached=True, answer_id=_new_id(), timings_ms={})
 
         answer.timings_ms["rewrite"] = (rewritten - started) * 1000
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
@@ -93,6 +106,42 @@ class SupportBot:
                  grounded=answer.grounded, sources=len(answer.sources),
                  total_ms=round(answer.timings_ms["total"], 1))
         return answer
+
+    async def _fresh(self, inquiry: Inquiry, prompts: PromptSet, standalone: str, history: list[Turn],
+                     key: CacheKey, vector, on_delta: DeltaCallback | None) -> Answer:
+        """Retrieve and compose an answer nobody has cached, and cache it if it may be."""
+        generation = self.index.generation()
+        retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience, vector)
+        answer, cacheable = await self._compose(inquiry, prompts, standalone, history, retrieval, on_delta)
+        answer.generation = generation
+        answer.timings_ms.update(retrieval.timings_ms)
+        if cacheable and self._caching:
+            await self._safely(self.cache.set(key, answer, retrieval.query_vector), None, "cache.set")
+        return answer
+
+    async def _rate_decision(self, inquiry: Inquiry) -> RateDecision:
+        if inquiry.is_admin:
+            return RateDecision(True)
+        return await self._safely(self.state.limiter.take(inquiry.conversation.platform, inquiry.user_id),
+                                  RateDecision(True), "rate_limit")
+
+    def _busy(self, prompts: PromptSet, inquiry: Inquiry, decision: RateDecision) -> Answer:
+        log.info("rate limited", user=inquiry.user_id, retry_after_s=round(decision.retry_after_s, 1))
+        text = prompts.render("busy.md", retry_after=str(max(1, math.ceil(decision.retry_after_s))),
+                              company_name=self.settings.company_name).strip()
+        answer = self._answer(prompts, inquiry, text, mode="limited", question=inquiry.text)
+        answer.offer_human = False
+        return answer
+
+    def apology(self) -> str:
+        """What adapters say when something failed before an answer could be made."""
+        return self.prompts.current().render("apology.md", company_name=self.settings.company_name).strip()
+
+    async def first_delivery(self, platform: str, event_id: str) -> bool:
+        """False for a platform's retried delivery of an event already being handled."""
+        if not event_id:
+            return True
+        return await self._safely(self.state.events.claim(platform, event_id), True, "events.claim")
 
     @property
     def _caching(self) -> bool:
@@ -192,12 +241,21 @@ class SupportBot:
             acknowledgement=prompts.render("escalation.md", question=question,
                                            company_name=self.settings.company_name).strip(),
         )
-        await self.records.save_escalation(escalation)
+        escalation = await self.records.save_escalation(escalation)
         log.info("escalated", conversation=str(conversation), escalation=escalation.escalation_id)
         return escalation
 
+    async def open_escalation(self, conversation: ConversationKey) -> Escalation | None:
+        return await self._safely(self.records.open_escalation(conversation), None, "records")
+
     async def is_escalated(self, conversation: ConversationKey) -> bool:
-        return await self._safely(self.records.open_escalation(conversation), None, "records") is not None
+        return await self.open_escalation(conversation) is not None
+
+    async def history(self, conversation: ConversationKey) -> list[Turn]:
+        return await self._safely(self.memory.load(conversation), [], "memory.load")
+
+    async def forget(self, conversation: ConversationKey) -> None:
+        await self._safely(self.memory.clear(conversation), None, "memory.clear")
 
     async def resolve(self, escalation_id: str, resolved_by: str) -> Escalation | None:
         return await self.records.close_escalation(escalation_id, resolved_by)
@@ -217,9 +275,21 @@ class SupportBot:
         kwargs: dict[str, Any] = {"on_progress": on_progress} if on_progress else {}
         return reindex(self.settings, self.index, self.embeddings, full=full, **kwargs)
 
+    async def run_reindex(self, *, requested_by: str, full: bool = False,
+                          on_progress: AsyncProgress | None = None) -> IndexSummary:
+        """`/reindex`: one at a time across workers (ReindexBusy otherwise), off the event loop."""
+        lock = Lock(self.state.redis, "reindex", ttl_s=LOCK_TTL_S)
+        return await run_reindex_job(lock, self.reindex, requested_by=requested_by, full=full,
+                                     on_progress=on_progress)
+
+    async def close(self) -> None:
+        await self.state.redis.close()
+
     async def _safely(self, call: Awaitable[T], default: T, what: str) -> T:
         try:
             return await call
+        except StateUnavailable:  # already logged once for this outage
+            return default
         except Exception as exc:  # state is an optimisation; answering goes on without it
             log.warning("state call failed; continuing without it", call=what, error=repr(exc))
             return default

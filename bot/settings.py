@@ -98,7 +98,36 @@ class CacheSettings(BaseModel):
     model_config = {"extra": "forbid"}
     enabled: bool = True
     ttl_s: int = Field(24 * 3600, ge=1)
-    max_entries: int = Field(2000, ge=1)
+    semantic: bool = Field(
+        False, description="also answer paraphrases of cached questions (off until measured)"
+    )
+    semantic_min_similarity: float = Field(0.95, ge=0.5, le=1.0)
+    semantic_max_entries: int = Field(500, ge=1, le=20_000, description="per audience and generation")
+    wait_for_leader_s: float = Field(
+        30.0, ge=0, le=600,
+        description="how long a repeat question waits for an identical one already being answered",
+    )
+
+
+class RedisSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+    key_prefix: str = Field("supportbot:", min_length=1)
+    connect_timeout_s: float = Field(0.5, gt=0, le=30)
+    socket_timeout_s: float = Field(0.5, gt=0, le=30)
+    retry_after_s: float = Field(
+        5.0, gt=0, le=600, description="after a failure, how long to skip Redis before trying again"
+    )
+    event_ttl_s: int = Field(3600, ge=60, description="how long a platform event id is remembered")
+    answer_ttl_s: int = Field(
+        30 * 24 * 3600, ge=3600, description="how long answers stay findable for buttons"
+    )
+
+
+class RateLimitSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+    enabled: bool = True
+    burst: int = Field(5, ge=1, le=1000, description="questions a user may ask back to back")
+    per_minute: float = Field(6.0, gt=0, le=6000, description="sustained questions per minute")
 
 
 def _default_knowledge() -> list[KnowledgeSource]:
@@ -134,6 +163,12 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    redis_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SUPPORTBOT_REDIS_URL", "REDIS_URL"),
+        description="redis://[:password@]host:6379/0; unset = in-process state for one process",
+    )
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
     @property
     def llm_enabled(self) -> bool:

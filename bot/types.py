@@ -42,6 +42,7 @@ class Inquiry:
     audience: Audience = Audience.PUBLIC
     user_name: str = ""
     event_id: str = ""
+    is_admin: bool = False  # decided by the adapter from its settings; admins are not rate limited
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Answer:
     answer_id: str
     prompt_version: str
     standalone_question: str
-    mode: str  # "generated", "extractive" or "declined"
+    mode: str  # "generated", "extractive", "declined", "rejected" (bad input) or "limited"
     offer_human: bool = True
     cached: bool = False
     audience: Audience = Audience.PUBLIC

@@ -12,16 +12,16 @@ from bot.knowledge.local_store import LocalHybridIndex
 from bot.prompts import PromptStore
 from bot.service import SupportBot
 from bot.settings import Settings
-from bot.state.cache import InMemoryAnswerCache
-from bot.state.memory import InMemoryConversationMemory
-from bot.state.records import InMemoryRecords
+from bot.state.connection import RedisState
+from bot.state.stores import StateStores
 
 log = structlog.get_logger(__name__)
 
 
 def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
-              answerer: ClaudeAnswerer | None | str = "from-settings") -> SupportBot:
-    """The bot for these settings; tests pass a loaded model or their own answerer."""
+              answerer: ClaudeAnswerer | None | str = "from-settings",
+              redis: RedisState | None = None) -> SupportBot:
+    """The bot for these settings; tests pass a loaded model, their own answerer or Redis."""
     embeddings = embeddings or build_embeddings(settings.embeddings)
     index = LocalHybridIndex(settings.index_dir)
     indexed_with = index.embedding_model()
@@ -35,9 +35,6 @@ def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
         retriever=Retriever(index, embeddings, settings.retrieval),
         embeddings=embeddings,
         prompts=PromptStore(settings.prompts_dir),
-        memory=InMemoryConversationMemory(settings.memory.max_turns, settings.memory.max_chars,
-                                          settings.memory.ttl_s),
-        cache=InMemoryAnswerCache(settings.cache.ttl_s, settings.cache.max_entries),
-        records=InMemoryRecords(),
+        state=StateStores.build(settings, redis),
         answerer=answerer,
     )

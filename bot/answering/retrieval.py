@@ -38,9 +38,11 @@ class Retriever:
         self.embeddings = embeddings
         self.settings = settings
 
-    def retrieve(self, question: str, audience: Audience) -> Retrieval:
+    def retrieve(self, question: str, audience: Audience, vector=None) -> Retrieval:
+        """Passages for the question; `vector` is its embedding when the caller already has it."""
         started = time.perf_counter()
-        vector = embed_query(self.embeddings, question)
+        if vector is None:
+            vector = embed_query(self.embeddings, question)
         embedded = time.perf_counter()
         hits = self.index.search(SearchQuery(
             text=question, vector=vector, audience=audience, limit=self.settings.top_k,

@@ -1,5 +1,5 @@
-"""Conversation state: memory, the answer cache, answer and escalation records.
+"""Conversation state in Redis: memory, the answer cache, records, dedupe, limits and locks.
 
-Each is a small async protocol with an in-process implementation here; the Redis issue adds
-Redis-backed ones with the same methods, so the service does not change.
+Every component takes a RedisState (connection.py) and fails with StateUnavailable when Redis is
+down; the service treats state as an optimisation and answers without it.
 """

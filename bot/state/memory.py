@@ -1,17 +1,16 @@
-"""Thread memory: the last turns of each conversation, trimmed by count and characters."""
+"""Thread memory: the last turns of each conversation, trimmed by count and characters.
+
+A Redis list per thread (platform, channel, thread) holding JSON turns; each append trims it to the
+newest turns and renews the TTL in one transaction, so a quiet thread expires by itself.
+"""
 
 from __future__ import annotations
 
-import time
-from typing import Protocol
+import json
 
+from bot.settings import MemorySettings
+from bot.state.connection import RedisState
 from bot.types import ConversationKey, Turn
-
-
-class ConversationMemory(Protocol):
-    async def load(self, conversation: ConversationKey) -> list[Turn]: ...
-    async def append(self, conversation: ConversationKey, *turns: Turn) -> None: ...
-    async def clear(self, conversation: ConversationKey) -> None: ...
 
 
 def trim(turns: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
@@ -26,22 +25,36 @@ def trim(turns: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
     return list(reversed(kept))
 
 
-class InMemoryConversationMemory:
-    def __init__(self, max_turns: int = 8, max_chars: int = 4000, ttl_s: float = 7 * 86400) -> None:
-        self.max_turns, self.max_chars, self.ttl_s = max_turns, max_chars, ttl_s
-        self._threads: dict[ConversationKey, tuple[float, list[Turn]]] = {}
+class ConversationMemory:
+    def __init__(self, state: RedisState, settings: MemorySettings) -> None:
+        self.state = state
+        self.settings = settings
+
+    def _key(self, conversation: ConversationKey) -> str:
+        return self.state.key("memory", conversation.platform, conversation.channel, conversation.thread)
 
     async def load(self, conversation: ConversationKey) -> list[Turn]:
-        stamp, turns = self._threads.get(conversation, (0.0, []))
-        if time.monotonic() - stamp > self.ttl_s:
-            self._threads.pop(conversation, None)
+        limit = self.settings.max_turns
+        if not limit:
             return []
-        return list(turns)
+        raw = await self.state.run(lambda r: r.lrange(self._key(conversation), -limit, -1))
+        turns = [Turn(**json.loads(item)) for item in raw]
+        return trim(turns, limit, self.settings.max_chars)
 
     async def append(self, conversation: ConversationKey, *turns: Turn) -> None:
-        current = await self.load(conversation)
-        self._threads[conversation] = (time.monotonic(),
-                                       trim(current + list(turns), self.max_turns, self.max_chars))
+        if not self.settings.max_turns or not turns:
+            return
+        key = self._key(conversation)
+        # Stored turns are capped at the character limit too, so one huge message cannot bloat Redis.
+        items = [json.dumps({"role": t.role, "text": t.text[: self.settings.max_chars]}) for t in turns]
+
+        async def write(r):
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, *items).ltrim(key, -self.settings.max_turns, -1)
+                pipe.expire(key, self.settings.ttl_s)
+                await pipe.execute()
+
+        await self.state.run(write)
 
     async def clear(self, conversation: ConversationKey) -> None:
-        self._threads.pop(conversation, None)
+        await self.state.run(lambda r: r.delete(self._key(conversation)))

@@ -1,58 +1,133 @@
-"""Durable-ish records the adapters need: answers by id, escalations and feedback.
+"""Durable records the adapters and reports need: answers by id, escalations and feedback.
 
-In process here; the Redis issue stores them durably behind the same methods.
+Answers are kept (with a TTL) so that buttons pressed later, even after a restart, still find
+what they refer to. Escalations and feedback are also appended to Redis streams, the log a
+support lead's report reads. Two people pressing "Talk to a human" or "Mark resolved" at once are
+settled with SET NX: the first wins and the second sees the same record.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import replace
-from typing import Protocol
+import json
+from dataclasses import asdict, replace
 
-from bot.types import Answer, ConversationKey, Escalation, Feedback
-
-
-class Records(Protocol):
-    async def save_answer(self, conversation: ConversationKey, answer: Answer) -> None: ...
-    async def find_answer(self, answer_id: str) -> tuple[ConversationKey, Answer] | None: ...
-    async def save_escalation(self, escalation: Escalation) -> None: ...
-    async def open_escalation(self, conversation: ConversationKey) -> Escalation | None: ...
-    async def find_escalation(self, escalation_id: str) -> Escalation | None: ...
-    async def close_escalation(self, escalation_id: str, resolved_by: str) -> Escalation | None: ...
-    async def save_feedback(self, feedback: Feedback) -> None: ...
+from bot.settings import RedisSettings
+from bot.state.connection import RedisState
+from bot.types import Answer, ConversationKey, Escalation, Feedback, Turn
 
 
-class InMemoryRecords:
-    def __init__(self, max_answers: int = 10_000) -> None:
-        self.max_answers = max_answers
-        self.answers: OrderedDict[str, tuple[ConversationKey, Answer]] = OrderedDict()
-        self.escalations: dict[str, Escalation] = {}
-        self.feedback: list[Feedback] = []
+def _conversation_dict(conversation: ConversationKey) -> dict:
+    return {"platform": conversation.platform, "channel": conversation.channel,
+            "thread": conversation.thread}
+
+
+def escalation_to_json(escalation: Escalation) -> str:
+    data = asdict(escalation)
+    data["last_answer"] = escalation.last_answer.to_dict() if escalation.last_answer else None
+    return json.dumps(data, ensure_ascii=False)
+
+
+def escalation_from_json(raw: str | bytes) -> Escalation:
+    data = json.loads(raw)
+    data["conversation"] = ConversationKey(**data["conversation"])
+    data["transcript"] = [Turn(**t) for t in data["transcript"]]
+    data["last_answer"] = Answer.from_dict(data["last_answer"]) if data["last_answer"] else None
+    return Escalation(**data)
+
+
+class Records:
+    def __init__(self, state: RedisState, settings: RedisSettings) -> None:
+        self.state = state
+        self.answer_ttl_s = settings.answer_ttl_s
+
+    def _open_key(self, conversation: ConversationKey) -> str:
+        return self.state.key("escalation-open", conversation.platform, conversation.channel,
+                              conversation.thread)
+
+    # ----- answers -------------------------------------------------------------------------
 
     async def save_answer(self, conversation: ConversationKey, answer: Answer) -> None:
-        self.answers[answer.answer_id] = (conversation, answer)
-        while len(self.answers) > self.max_answers:
-            self.answers.popitem(last=False)
+        record = json.dumps({"conversation": _conversation_dict(conversation),
+                             "answer": answer.to_dict()}, ensure_ascii=False)
+        await self.state.run(lambda r: r.set(self.state.key("answer-id", answer.answer_id), record,
+                                             ex=self.answer_ttl_s))
 
     async def find_answer(self, answer_id: str) -> tuple[ConversationKey, Answer] | None:
-        return self.answers.get(answer_id)
+        raw = await self.state.run(lambda r: r.get(self.state.key("answer-id", answer_id)))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return ConversationKey(**data["conversation"]), Answer.from_dict(data["answer"])
 
-    async def save_escalation(self, escalation: Escalation) -> None:
-        self.escalations[escalation.escalation_id] = escalation
+    # ----- escalations ---------------------------------------------------------------------
+
+    async def save_escalation(self, escalation: Escalation) -> Escalation:
+        """Store a new hand-over, or return the one already open in that thread."""
+        open_key = self._open_key(escalation.conversation)
+        claimed = await self.state.run(lambda r: r.set(open_key, escalation.escalation_id, nx=True))
+        if not claimed:
+            existing = await self.open_escalation(escalation.conversation)
+            if existing is not None:
+                return existing
+            await self.state.run(lambda r: r.set(open_key, escalation.escalation_id))
+        await self._write(escalation, event="opened")
+        return escalation
 
     async def open_escalation(self, conversation: ConversationKey) -> Escalation | None:
-        return next((e for e in self.escalations.values()
-                     if e.conversation == conversation and not e.resolved_by), None)
+        escalation_id = await self.state.run(lambda r: r.get(self._open_key(conversation)))
+        return await self.find_escalation(escalation_id.decode()) if escalation_id else None
 
     async def find_escalation(self, escalation_id: str) -> Escalation | None:
-        return self.escalations.get(escalation_id)
+        raw = await self.state.run(lambda r: r.get(self.state.key("escalation", escalation_id)))
+        return escalation_from_json(raw) if raw else None
 
     async def close_escalation(self, escalation_id: str, resolved_by: str) -> Escalation | None:
-        escalation = self.escalations.get(escalation_id)
+        """Mark resolved; the first person to resolve it is the one recorded."""
+        escalation = await self.find_escalation(escalation_id)
         if escalation is None or escalation.resolved_by:
             return escalation
-        self.escalations[escalation_id] = replace(escalation, resolved_by=resolved_by)
-        return self.escalations[escalation_id]
+        won = await self.state.run(lambda r: r.set(self.state.key("escalation-resolved", escalation_id),
+                                                   resolved_by, nx=True))
+        if not won:
+            return await self.find_escalation(escalation_id)
+        resolved = replace(escalation, resolved_by=resolved_by)
+        await self._write(resolved, event="resolved")
+        open_key = self._open_key(escalation.conversation)
+        # Only clear the thread's pointer if it still names this escalation.
+        if await self.state.run(lambda r: r.get(open_key)) == escalation_id.encode():
+            await self.state.run(lambda r: r.delete(open_key))
+        return resolved
+
+    async def _write(self, escalation: Escalation, *, event: str) -> None:
+        async def write(r):
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.set(self.state.key("escalation", escalation.escalation_id), escalation_to_json(escalation))
+                pipe.xadd(self.state.key("log", "escalations"), {
+                    "event": event, "escalation_id": escalation.escalation_id,
+                    "conversation": str(escalation.conversation),
+                    "requested_by": escalation.requested_by, "resolved_by": escalation.resolved_by,
+                })
+                await pipe.execute()
+
+        await self.state.run(write)
+
+    # ----- feedback ------------------------------------------------------------------------
 
     async def save_feedback(self, feedback: Feedback) -> None:
-        self.feedback.append(feedback)
+        """One vote per user and answer (a second press replaces it), plus an entry in the log."""
+        async def write(r):
+            async with r.pipeline(transaction=True) as pipe:
+                votes = self.state.key("feedback", feedback.answer_id)
+                pipe.hset(votes, feedback.user_id, json.dumps(asdict(feedback)))
+                pipe.expire(votes, self.answer_ttl_s)
+                pipe.xadd(self.state.key("log", "feedback"), {
+                    "answer_id": feedback.answer_id, "prompt_version": feedback.prompt_version,
+                    "helpful": int(feedback.helpful), "user_id": feedback.user_id,
+                })
+                await pipe.execute()
+
+        await self.state.run(write)
+
+    async def feedback_for(self, answer_id: str) -> list[Feedback]:
+        votes = await self.state.run(lambda r: r.hvals(self.state.key("feedback", answer_id)))
+        return [Feedback(**json.loads(v)) for v in votes]

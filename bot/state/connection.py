@@ -1,0 +1,131 @@
+"""The Redis connection every state component shares, behind a circuit breaker.
+
+Redis is an optimisation for answering (cache, memory), so a dead or hung server must cost at most
+one socket timeout, not a timeout per call: the first connection failure opens the breaker, calls
+then fail at once with StateUnavailable, and a background ping closes it again when Redis answers.
+Errors are logged once per outage, not once per call.
+
+With no REDIS_URL the bot keeps its state in an in-process fakeredis: everything works for one
+process, nothing survives a restart, and several workers would not share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import structlog
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.settings import RedisSettings, Settings
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+# Failures that mean "Redis is not there", as opposed to a bug in a command.
+_OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+
+
+class StateUnavailable(Exception):
+    """Redis is down or hung; the caller carries on without state."""
+
+
+class RedisState:
+    """A Redis client, its key prefix and the breaker that guards it."""
+
+    def __init__(self, client: aioredis.Redis, settings: RedisSettings, *, description: str,
+                 shared: bool) -> None:
+        self.client = client
+        self.prefix = settings.key_prefix
+        self.description = description
+        self.shared = shared  # False for the in-process fallback: one worker only
+        self._budget_s = settings.connect_timeout_s + settings.socket_timeout_s
+        self._retry_after_s = settings.retry_after_s
+        self._open_until = 0.0
+        self._probe: asyncio.Task | None = None
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    async def run(self, operation: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+        """Run one operation (a command or a pipeline) unless the breaker is open."""
+        if not self.available:
+            self._schedule_probe()
+            raise StateUnavailable("Redis is unavailable")
+        try:
+            # The client has its own timeouts; this bounds a whole pipeline as well.
+            result = await asyncio.wait_for(operation(self.client), timeout=self._budget_s * 2)
+        except _OUTAGES as exc:
+            self._trip(exc)
+            raise StateUnavailable(f"Redis is unavailable: {exc!r}") from exc
+        return result
+
+    def _trip(self, exc: BaseException) -> None:
+        if self.available:  # first failure of this outage
+            log.error("Redis is not answering; continuing without cache, memory and limits "
+                      "until it is back", redis=self.description, error=repr(exc))
+        self._open_until = time.monotonic() + self._retry_after_s
+
+    def _schedule_probe(self) -> None:
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_task(self._probe_later())
+
+    async def _probe_later(self) -> None:
+        """Ping in the background until Redis answers, so no answer waits on a dead server."""
+        while not self.available:
+            await asyncio.sleep(max(0.0, self._open_until - time.monotonic()))
+            try:
+                await asyncio.wait_for(self.client.ping(), timeout=self._budget_s * 2)
+            except _OUTAGES:
+                self._open_until = time.monotonic() + self._retry_after_s
+                continue
+            except asyncio.CancelledError:
+                raise
+            self._open_until = 0.0
+            log.warning("Redis is answering again; cache, memory and limits are back",
+                        redis=self.description)
+
+    async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+        await self.client.aclose()
+
+
+def connect(settings: Settings) -> RedisState:
+    """The configured Redis, or an in-process fakeredis (with a warning) when none is set."""
+    if settings.redis_url is not None and settings.redis_url.get_secret_value():
+        url = settings.redis_url.get_secret_value()
+        client = aioredis.Redis.from_url(
+            url,
+            socket_connect_timeout=settings.redis.connect_timeout_s,
+            socket_timeout=settings.redis.socket_timeout_s,
+            # redis-py retries three times by default: that would triple every timeout.
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=30,
+        )
+        return RedisState(client, settings.redis, description=_redacted(url), shared=True)
+
+    import fakeredis  # only for the embedded default
+
+    log.warning("REDIS_URL is not set: keeping cache, memory and escalations in this process "
+                "only (lost on restart, not shared between workers). Set REDIS_URL for production.")
+    client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())  # one server per bot
+    return RedisState(client, settings.redis, description="in-process", shared=False)
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

@@ -1,0 +1,104 @@
+"""Guards the adapters rely on: event dedupe, per-user rate limits and cross-worker locks.
+
+All of them fail open: with Redis down a retried delivery might be answered twice and a user is
+not limited, which is better than a bot that stops answering.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from bot.settings import RateLimitSettings
+from bot.state.connection import RedisState
+
+# A token bucket per user: refill by elapsed time, take one token if there is one. In Lua so that
+# two workers answering the same user at once cannot both take the last token.
+_TOKEN_BUCKET = """
+local capacity = tonumber(ARGV[1])
+local per_second = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * per_second)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / per_second) + 60)
+return {allowed, tostring((1 - tokens) / per_second)}
+"""
+
+# Release a lock only if we still hold it (it may have expired and been taken by another worker).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class EventDeduper:
+    """Platforms retry deliveries; the first claim of an event id wins, later ones are dropped."""
+
+    def __init__(self, state: RedisState, ttl_s: int) -> None:
+        self.state = state
+        self.ttl_s = ttl_s
+
+    async def claim(self, platform: str, event_id: str) -> bool:
+        key = self.state.key("event", platform, event_id)
+        return bool(await self.state.run(lambda r: r.set(key, 1, nx=True, ex=self.ttl_s)))
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    retry_after_s: float = 0.0
+
+
+class RateLimiter:
+    def __init__(self, state: RedisState, settings: RateLimitSettings) -> None:
+        self.state = state
+        self.settings = settings
+        self._script = state.client.register_script(_TOKEN_BUCKET)
+
+    async def take(self, platform: str, user_id: str) -> RateDecision:
+        if not self.settings.enabled:
+            return RateDecision(True)
+        key = self.state.key("rate", platform, user_id)
+        per_second = self.settings.per_minute / 60
+        allowed, wait = await self.state.run(lambda r: self._script(
+            keys=[key], args=[self.settings.burst, per_second, time.time()], client=r))
+        return RateDecision(bool(allowed), 0.0 if allowed else max(0.0, float(wait)))
+
+
+class LockHeld(Exception):
+    """Someone else holds the lock; the message says who and since when, if known."""
+
+
+class Lock:
+    """A lock shared by every worker (SET NX with an expiry, released only by its owner)."""
+
+    def __init__(self, state: RedisState, name: str, ttl_s: float) -> None:
+        self.state = state
+        self.key = state.key("lock", name)
+        self.ttl_ms = int(ttl_s * 1000)
+        self.token = f"{uuid.uuid4().hex}"
+        self._release = state.client.register_script(_RELEASE)
+
+    async def acquire(self, owner: str = "") -> bool:
+        self.token = f"{uuid.uuid4().hex}|{owner}|{int(time.time())}"
+        return bool(await self.state.run(lambda r: r.set(self.key, self.token, nx=True, px=self.ttl_ms)))
+
+    async def holder(self) -> tuple[str, float] | None:
+        """Who holds it (owner, epoch seconds), or None."""
+        raw = await self.state.run(lambda r: r.get(self.key))
+        if not raw:
+            return None
+        _, owner, since = raw.decode().split("|", 2)
+        return owner, float(since)
+
+    async def release(self) -> None:
+        await self.state.run(lambda r: self._release(keys=[self.key], args=[self.token], client=r))
