@@ -65,10 +65,10 @@ def _settings(config: Path | None) -> Settings:
     return settings
 
 
-def _bot(settings: Settings) -> SupportBot:
+def _bot(settings: Settings, *, long_running: bool = False) -> SupportBot:
     from bot.wiring import build_bot  # loads the embedding model: only for commands that need it
 
-    return build_bot(settings)
+    return build_bot(settings, long_running=long_running)
 
 
 def _run_index(bot: SupportBot, full: bool) -> IndexSummary:
@@ -174,7 +174,7 @@ def chat(audience: Annotated[Audience, typer.Option(help="Who is asking.")] = Au
                                              "continues its memory across runs.")] = "",
          config: ConfigOption = None) -> None:
     """An interactive session with thread memory. /human shows what an escalation would send."""
-    bot = _bot(_settings(config))
+    bot = _bot(_settings(config), long_running=True)
     _ensure_index(bot)
     asyncio.run(_chat(bot, audience, thread or getpass.getuser()))
 

@@ -20,7 +20,7 @@ log = structlog.get_logger(__name__)
 
 def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
               answerer: ClaudeAnswerer | None | str = "from-settings",
-              redis: RedisState | None = None) -> SupportBot:
+              redis: RedisState | None = None, long_running: bool = True) -> SupportBot:
     """The bot for these settings; tests pass a loaded model, their own answerer or Redis."""
     embeddings = embeddings or build_embeddings(settings.embeddings)
     index = LocalHybridIndex(settings.index_dir)
@@ -35,6 +35,6 @@ def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
         retriever=Retriever(index, embeddings, settings.retrieval),
         embeddings=embeddings,
         prompts=PromptStore(settings.prompts_dir),
-        state=StateStores.build(settings, redis),
+        state=StateStores.build(settings, redis, warn=long_running),
         answerer=answerer,
     )
