@@ -1,5 +1,8 @@
 """Answer latency through SupportBot: cache miss against cache hit, in one run.
 
+A third row answers with Redis hung (a socket that accepts and never replies): the first answer
+pays one socket timeout, the rest skip Redis until it is back.
+
 The model is the local fake Messages API from tests/fakes answering instantly, reached through
 the real anthropic client, so the figures are the bot's own overhead: Redis, embedding,
 retrieval, prompt rendering, the HTTP round trip and citation handling. State lives in the Redis
@@ -32,6 +35,7 @@ from bot.settings import KnowledgeSource, RateLimitSettings, load_settings  # no
 from bot.types import ConversationKey, Inquiry  # noqa: E402
 from bot.wiring import build_bot  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropic, Reply  # noqa: E402
+from tests.fakes.tcp import SwitchableProxy  # noqa: E402
 
 QUESTIONS = [
     "Can I return an opened item after 30 days?",
@@ -78,20 +82,26 @@ async def measure(bot, questions: list[str]) -> list[float]:
     return timings
 
 
+def bench_settings(workdir: Path, fake: FakeAnthropic, url: str | None):
+    return load_settings(
+        None, data_dir=workdir / "data", anthropic_api_key=SecretStr("bench"),
+        knowledge=[KnowledgeSource(path=REPO / "config/knowledge/public", audience="public")],
+        llm={"base_url": fake.base_url, "max_retries": 0, "model": "claude-bench"},
+        rate_limit=RateLimitSettings(enabled=False),
+        redis={"key_prefix": f"bench-{uuid.uuid4().hex[:8]}:"},
+        **({"redis_url": SecretStr(url)} if url else {}),
+    )
+
+
 async def run(rounds: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
     url = redis_url()
+    embeddings = None
     with FakeAnthropic(default=Reply("Per our policy, yes [1].", chunk_size=64)) as fake:
-        settings = load_settings(
-            None, data_dir=workdir / "data", anthropic_api_key=SecretStr("bench"),
-            knowledge=[KnowledgeSource(path=REPO / "config/knowledge/public", audience="public")],
-            llm={"base_url": fake.base_url, "max_retries": 0, "model": "claude-bench"},
-            rate_limit=RateLimitSettings(enabled=False),
-            redis={"key_prefix": f"bench-{uuid.uuid4().hex[:8]}:"},
-            **({"redis_url": SecretStr(url)} if url else {}),
-        )
-        bot = build_bot(settings, embeddings=build_embeddings(settings.embeddings),
-                        answerer=ClaudeAnswerer(settings), long_running=False)
+        settings = bench_settings(workdir, fake, url)
+        embeddings = build_embeddings(settings.embeddings)
+        bot = build_bot(settings, embeddings=embeddings, answerer=ClaudeAnswerer(settings),
+                        long_running=False)
         bot.reindex()
         await measure(bot, QUESTIONS[:2])  # warm up: imports, HTTP connection, ONNX session
 
@@ -102,8 +112,19 @@ async def run(rounds: int) -> None:
             hits += await measure(bot, fresh)
         await _forget(bot)
         await bot.close()
+
+        hung = SwitchableProxy(mode="hang")
+        stuck = build_bot(bench_settings(workdir, fake, hung.url), embeddings=embeddings,
+                          answerer=ClaudeAnswerer(settings), long_running=False)
+        outage = await measure(stuck, [f"{q} (outage)" for q in QUESTIONS * rounds])
+        timeout_ms = (stuck.settings.redis.connect_timeout_s + stuck.settings.redis.socket_timeout_s) * 1000
+        await stuck.close()
+        hung.close()
     shutil.rmtree(workdir, ignore_errors=True)
     report(misses, hits, url or "in-process fakeredis", fake_calls=len(fake.requests))
+    print(f"Redis hung: first answer {outage[0]:.0f} ms (socket budget {timeout_ms:.0f} ms), "
+          f"then p50 {statistics.median(outage[1:]):.1f} ms, p95 {percentile(outage[1:], 0.95):.1f} ms "
+          f"over {len(outage) - 1} answers without state")
 
 
 async def _forget(bot) -> None:
