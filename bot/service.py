@@ -22,7 +22,9 @@ from bot.answering.extractive import extractive_answer
 from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, history_text
+from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, reindex
+from bot.knowledge.tenancy import settings_for_tenant, tenant_scope
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
 from bot.state.cache import AnswerCache, cache_key
@@ -62,6 +64,10 @@ class SupportBot:
     # ----- answering -----------------------------------------------------------------------
 
     async def answer(self, inquiry: Inquiry, on_delta: DeltaCallback | None = None) -> Answer:
+        with tenant_scope(inquiry.tenant):  # which team's knowledge base (multi-tenancy)
+            return await self._answer_for_team(inquiry, on_delta)
+
+    async def _answer_for_team(self, inquiry: Inquiry, on_delta: DeltaCallback | None) -> Answer:
         started = time.perf_counter()
         prompts = self.prompts.current()
         if problem := self._problem_with(inquiry):
@@ -72,12 +78,17 @@ class SupportBot:
         rewritten = time.perf_counter()
 
         generation = self.index.generation()
-        key = cache_key(standalone, inquiry.audience, generation, prompts.version, self.model_signature)
+        key = cache_key(standalone, inquiry.audience, generation, prompts.version, self.model_signature,
+                        tenant=inquiry.tenant)
         answer = await self._safely(self.cache.get(key), None, "cache.get") if self._caching else None
         if answer is not None:
             answer = replace(answer, cached=True, answer_id=_new_id(), timings_ms={})
         else:
-            retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience)
+            try:
+                retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience)
+            except IndexStoreError as exc:  # the index is down: decline with a human, cache nothing
+                log.error("policy index unavailable; declining", error=str(exc))
+                return self._answer(prompts, inquiry, "", mode="declined", question=standalone)
             answer, cacheable = await self._compose(inquiry, prompts, standalone, history, retrieval, on_delta)
             answer.generation = generation
             answer.timings_ms.update(retrieval.timings_ms)
@@ -213,9 +224,12 @@ class SupportBot:
 
     # ----- knowledge -----------------------------------------------------------------------
 
-    def reindex(self, *, full: bool = False, on_progress: ProgressCallback | None = None) -> IndexSummary:
+    def reindex(self, *, full: bool = False, on_progress: ProgressCallback | None = None,
+                tenant: str | None = None) -> IndexSummary:
         kwargs: dict[str, Any] = {"on_progress": on_progress} if on_progress else {}
-        return reindex(self.settings, self.index, self.embeddings, full=full, **kwargs)
+        with tenant_scope(tenant):  # multi-tenancy: that team's folders into its knowledge base
+            return reindex(settings_for_tenant(self.settings, tenant), self.index, self.embeddings,
+                           full=full, **kwargs)
 
     async def _safely(self, call: Awaitable[T], default: T, what: str) -> T:
         try:

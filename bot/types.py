@@ -42,6 +42,7 @@ class Inquiry:
     audience: Audience = Audience.PUBLIC
     user_name: str = ""
     event_id: str = ""
+    tenant: str | None = None  # Slack team / Discord guild id: whose knowledge base (multi-tenancy)
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,10 @@ class WeaviateStore:
                                   "team: name the Slack workspace or Discord server id (--tenant).")
         if not self.multi_tenancy and tenant is not None:
             tenant = None  # one shared knowledge base
-        key = check_tenant(tenant) if tenant else None
+        try:
+            key = check_tenant(tenant) if tenant else None
+        except ValueError as exc:
+            raise IndexStoreError(str(exc)) from None
         with self._meta_lock:
             if key not in self._indexes:
                 self._indexes[key] = WeaviateIndex(self, key)

@@ -24,8 +24,10 @@ def normalise_question(question: str) -> str:
 
 
 def cache_key(question: str, audience: Audience, generation: int, prompt_version: str,
-              model_signature: str) -> str:
+              model_signature: str, tenant: str | None = None) -> str:
     parts = [normalise_question(question), str(audience), str(generation), prompt_version, model_signature]
+    if tenant:  # multi-tenancy: one team's answers are never served to another
+        parts.append(f"tenant={tenant}")
     return "answer:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 

@@ -41,6 +41,8 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
 
     def _guard(self, context, call: str) -> None:
         self.state.requests.append(f"grpc {call}")
+        if self.state.unavailable:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "fake: connection refused")
         key = self.state.api_key
         if key and dict(context.invocation_metadata()).get("authorization") != f"Bearer {key}":
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "anonymous access not enabled")
@@ -60,6 +62,7 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
 
     def _search(self, request: search_get_pb2.SearchRequest) -> search_get_pb2.SearchReply:
         started = time.perf_counter()
+        self.state.searches.append(request)
         collection = self.state.resolve(request.collection)
         shard = list(collection.shard(request.tenant).values())
         allowed = _filtered(shard, request, collection)

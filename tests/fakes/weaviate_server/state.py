@@ -89,6 +89,8 @@ class FakeState:
         self.api_key = api_key
         self.rejections: list[str] = []  # knob: the next objects written get these errors
         self.requests: list[str] = []  # what was called, for tests that check the wire traffic
+        self.searches: list = []  # the SearchRequest messages received
+        self.unavailable = False  # knob: gRPC answers UNAVAILABLE, as a server going down does
 
     # ----- knobs ------------------------------------------------------------------------------
 
