@@ -39,7 +39,7 @@ def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
     """The bot for these settings; tests pass a loaded model, their own answerer or index."""
     embeddings = embeddings or build_embeddings(settings.embeddings)
     index = index or build_index(settings)
-    indexed_with = None if settings.weaviate.multi_tenancy else index.embedding_model()
+    indexed_with = index.embedding_model()
     if indexed_with and indexed_with != embeddings_model_id(settings.embeddings):
         log.warning("the index was built with other embeddings; run `supportbot index` to rebuild",
                     indexed_with=indexed_with, configured=embeddings_model_id(settings.embeddings))

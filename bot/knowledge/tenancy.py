@@ -64,7 +64,7 @@ class TenantRoutedIndex:
         return self._index().search(query)
 
     def embedding_model(self) -> str | None:
-        return self._index().embedding_model()
+        return None if current_tenant.get() is None else self._index().embedding_model()
 
     def document_hashes(self) -> dict[str, str]:
         return self._index().document_hashes()

@@ -59,8 +59,13 @@ def where(settings: WeaviateSettings) -> str:
 def connect(settings: WeaviateSettings) -> weaviate.WeaviateClient:
     """A connected sync client; IndexStoreError names what to check when the server cannot be used."""
     api_key = settings.api_key.get_secret_value() if settings.api_key else ""
+    try:
+        params = connection_params(settings)
+    except ValueError as exc:
+        raise IndexStoreError(f"The Weaviate connection settings cannot be used ({_short(exc)}); "
+                              "check weaviate.url, weaviate.grpc_host and weaviate.grpc_port.") from None
     client = weaviate.WeaviateClient(
-        connection_params=connection_params(settings),
+        connection_params=params,
         auth_client_secret=Auth.api_key(api_key) if api_key else None,
         additional_config=AdditionalConfig(
             timeout=Timeout(init=settings.init_timeout_s, query=settings.query_timeout_s,
