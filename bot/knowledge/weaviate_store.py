@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import re
+from collections import defaultdict
 import threading
 import time
 from dataclasses import dataclass
@@ -232,17 +233,16 @@ class WeaviateIndex:
         collection = self.collection()
         if collection is None:
             return {}
-        seen: dict[str, list] = {}
+        found: dict[str, list[tuple[str, int]]] = defaultdict(list)  # (hash, chunk_count) per chunk
+        paths: dict[str, str] = {}
         with self.store.translated("listing indexed documents"):
             for obj in collection.iterator(return_properties=[
                     "document_id", "content_hash", "source_path", "chunk_count"]):
                 props = obj.properties
-                entry = seen.setdefault(props["document_id"], [props.get("content_hash") or "",
-                                                               props.get("source_path") or "", 0, set()])
-                entry[2] += 1
-                entry[3].add((props.get("content_hash"), int(props.get("chunk_count") or 0)))
-        return {doc: (h if len(kinds) == 1 and next(iter(kinds))[1] == n else "", path)
-                for doc, (h, path, n, kinds) in seen.items()}
+                found[props["document_id"]].append(
+                    (props.get("content_hash") or "", int(props.get("chunk_count") or 0)))
+                paths[props["document_id"]] = props.get("source_path") or ""
+        return {doc: (_complete_hash(chunks), paths[doc]) for doc, chunks in found.items()}
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         try:
@@ -292,3 +292,11 @@ class WeaviateIndex:
         from bot.knowledge.weaviate_update import WeaviateIndexUpdate
 
         return WeaviateIndexUpdate(self, full=full, embedding_model=embedding_model)
+
+
+def _complete_hash(chunks: list[tuple[str, int]]) -> str:
+    """The document's hash when all its chunks are there and agree on it, else ""."""
+    kinds = set(chunks)
+    if len(kinds) == 1 and next(iter(kinds))[1] == len(chunks):
+        return chunks[0][0]
+    return ""
