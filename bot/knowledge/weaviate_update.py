@@ -59,7 +59,7 @@ class WeaviateIndexUpdate:
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
-        for chunk, vector in zip(chunks, vectors):
+        for chunk, vector in zip(chunks, vectors, strict=True):
             self._upserts[chunk.id] = (chunk, np.asarray(vector, dtype=np.float32))
 
     def delete_documents(self, document_ids: Iterable[str]) -> None:
@@ -160,7 +160,10 @@ class WeaviateIndexUpdate:
             self._insert(collection, objects, f"filling collection {target}")
             self._verify_count(collection, len(objects), target)
             with self._store.translated(f"pointing alias {alias} at {target}"):
-                client.alias.update(alias_name=alias, new_target_collection=target)
+                switched = client.alias.update(alias_name=alias, new_target_collection=target)
+            if not switched:
+                raise IndexStoreError(f"Alias {alias} disappeared during the rebuild; nothing was "
+                                      "switched. Restart the bot (it recreates the alias) and run again.")
         except BaseException:
             self._drop(lambda: client.collections.delete(target), f"collection {target}")
             raise

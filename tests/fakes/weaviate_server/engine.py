@@ -191,7 +191,7 @@ def hybrid(collection: Collection, shard: list[StoredObject], allowed: list[Stor
 
 def _relative_score_fusion(sets, weights, names) -> list[Hit]:
     fused: dict[str, list] = {}
-    for results, weight, name in zip(sets, weights, names):
+    for results, weight, name in zip(sets, weights, names, strict=True):
         if not results:
             continue
         low, high = min(s for _, s in results), max(s for _, s in results)
@@ -208,7 +208,7 @@ def _relative_score_fusion(sets, weights, names) -> list[Hit]:
 
 def _ranked_fusion(sets, weights, names) -> list[Hit]:
     fused: dict[str, list] = {}
-    for results, weight, name in zip(sets, weights, names):
+    for results, weight, name in zip(sets, weights, names, strict=True):
         for rank, (obj, _) in enumerate(results):
             score = weight / (rank + 60)
             entry = fused.setdefault(obj.uuid, [obj, 0.0, ""])

@@ -52,6 +52,7 @@ class Collection:
     name: str
     schema: dict
     shards: dict[str, dict[str, StoredObject]]
+    dims: int | None = None  # fixed by the first vector, as Weaviate's vector index is
 
     @property
     def multi_tenancy(self) -> bool:
@@ -180,16 +181,15 @@ class FakeState:
     def put_object(self, collection: Collection, tenant: str, obj_uuid: str, properties: dict,
                    vector: np.ndarray | None) -> None:
         shard = collection.shard(tenant)
-        for prop, value in properties.items():
+        for prop in properties:
             if collection.property(prop) is None:
                 raise WeaviateError(422, f"no such prop with name '{prop}' found in class "
                                          f"'{collection.name}' in the schema")
         if vector is not None:
-            dims = {len(o.vector) for s in collection.shards.values() for o in s.values()
-                    if o.vector is not None}
-            if dims and len(vector) not in dims:
+            if collection.dims is not None and len(vector) != collection.dims:
                 raise WeaviateError(422, f"new node has a vector with length {len(vector)}. "
-                                         f"Existing nodes have vectors with length {dims.pop()}")
+                                         f"Existing nodes have vectors with length {collection.dims}")
+            collection.dims = len(vector)
         now = int(time.time() * 1000)
         previous = shard.get(obj_uuid)
         tokens = {name: words(" ".join(_as_list(properties.get(name))))
