@@ -137,6 +137,53 @@ def _default_knowledge() -> list[KnowledgeSource]:
     ]
 
 
+class DiscordSettings(BaseModel):
+    """The Discord adapter (`python -m adapters.discord`). Ids are Discord snowflakes (numbers)."""
+
+    model_config = {"extra": "forbid"}
+    token: SecretStr | None = Field(
+        None, description="bot token; also read from DISCORD_TOKEN or DISCORD_BOT_TOKEN",
+    )
+    auto_answer_channel_ids: list[int] = Field(
+        default_factory=list, description="channels where every message gets an answer (in a thread)"
+    )
+    forum_channel_ids: list[int] = Field(
+        default_factory=list, description="forum channels where every new post gets an answer"
+    )
+    staff_channel_ids: list[int] = Field(
+        default_factory=list, description="channels (and their threads) answered with staff documents"
+    )
+    staff_role_ids: list[int] = Field(default_factory=list, description="roles answered as staff anywhere")
+    admin_role_ids: list[int] = Field(default_factory=list, description="roles allowed to run /reindex")
+    admin_user_ids: list[int] = Field(default_factory=list, description="users allowed to run /reindex")
+    admin_permission: Literal["manage_guild", "administrator", "manage_channels", "none"] = Field(
+        "manage_guild", description="members with this server permission may run /reindex too"
+    )
+    escalation_channel_id: int | None = Field(None, description="staff channel that receives hand-overs")
+    support_role_id: int | None = Field(None, description="role mentioned on each hand-over")
+    edit_interval_s: float = Field(
+        1.0, ge=0.2, le=10, description="at most one edit of a streaming answer per this many seconds"
+    )
+    sync_commands: bool = Field(True, description="register /ask and /reindex at start")
+    command_guild_ids: list[int] = Field(
+        default_factory=list,
+        description="register the commands in these servers only (instant); empty = globally",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_from_usual_variables(cls, data: Any) -> Any:
+        # The usual variable names work too (in the environment or .env), as for ANTHROPIC_API_KEY.
+        if isinstance(data, dict) and not data.get("token"):
+            from dotenv import dotenv_values
+
+            dotenv = dotenv_values(".env") if Path(".env").is_file() else {}
+            for name in ("DISCORD_TOKEN", "DISCORD_BOT_TOKEN"):
+                if value := os.environ.get(name) or dotenv.get(name):
+                    return {**data, "token": value}
+        return data
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SUPPORTBOT_",
@@ -169,6 +216,7 @@ class Settings(BaseSettings):
     )
     redis: RedisSettings = Field(default_factory=RedisSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
 
     @property
     def llm_enabled(self) -> bool:
