@@ -125,6 +125,7 @@ def interaction_payload(kind: int, data: dict, *, user: dict, channel: dict, rol
     payload = {"id": str(snowflake()), "application_id": str(APP_ID), "type": kind, "data": data,
                "channel_id": channel["id"], "channel": channel, "token": f"tok{snowflake()}",
                "version": 1, "locale": "en-US", "app_permissions": str((1 << 50) - 1),
+               "attachment_size_limit": 10 * 1024 * 1024,
                "entitlements": [], "context": 0 if guild_id else 1,
                "authorizing_integration_owners": {"0": str(guild_id or 0)}}
     if guild_id is not None:
