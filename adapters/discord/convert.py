@@ -166,7 +166,7 @@ def author_from(user: Any, permissions: Any = None) -> Author:
     # Role ids as sent by Discord, even for roles the cache does not know.
     roles |= set(getattr(user, "_roles", ()))
     perms = permissions if permissions is not None else getattr(user, "guild_permissions", None)
-    granted = frozenset(name for name, value in perms) if perms is not None else frozenset()
+    granted = frozenset(name for name, value in perms if value) if perms is not None else frozenset()
     return Author(id=user.id, name=getattr(user, "display_name", "") or user.name,
                   is_bot=bool(user.bot), role_ids=frozenset(roles), permissions=granted)
 
