@@ -138,12 +138,11 @@ def _default_knowledge() -> list[KnowledgeSource]:
 
 
 class DiscordSettings(BaseModel):
-    """The Discord adapter (`python -m adapters.discord`). Ids are Discord snowflakes (numbers)."""
+    """The Discord adapter (`python -m adapters.discord`). Ids are Discord snowflakes (numbers).
+    The bot token is Settings.discord_token (DISCORD_TOKEN), a top-level field so that the usual
+    variable name also works in .env."""
 
     model_config = {"extra": "forbid"}
-    token: SecretStr | None = Field(
-        None, description="bot token; also read from DISCORD_TOKEN or DISCORD_BOT_TOKEN",
-    )
     auto_answer_channel_ids: list[int] = Field(
         default_factory=list, description="channels where every message gets an answer (in a thread)"
     )
@@ -169,19 +168,6 @@ class DiscordSettings(BaseModel):
         default_factory=list,
         description="register the commands in these servers only (instant); empty = globally",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _token_from_usual_variables(cls, data: Any) -> Any:
-        # The usual variable names work too (in the environment or .env), as for ANTHROPIC_API_KEY.
-        if isinstance(data, dict) and not data.get("token"):
-            from dotenv import dotenv_values
-
-            dotenv = dotenv_values(".env") if Path(".env").is_file() else {}
-            for name in ("DISCORD_TOKEN", "DISCORD_BOT_TOKEN"):
-                if value := os.environ.get(name) or dotenv.get(name):
-                    return {**data, "token": value}
-        return data
 
 
 class Settings(BaseSettings):
@@ -216,6 +202,8 @@ class Settings(BaseSettings):
     )
     redis: RedisSettings = Field(default_factory=RedisSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SUPPORTBOT_DISCORD_TOKEN", "DISCORD_TOKEN", "DISCORD_BOT_TOKEN"))
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
 
     @property
@@ -285,7 +273,7 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown setting (a typo?)"
-        hide = error["type"] == "missing" or "key" in name  # never echo a secret back
+        hide = error["type"] == "missing" or "key" in name or "token" in name  # never echo a secret back
         got = "" if hide else f" (got {error.get('input')!r})"
         lines.append(f"  - {name}: {message}{got}  [env: {env_name}]")
     return "\n".join(lines)

@@ -29,7 +29,7 @@ async def run(settings: Settings) -> None:
     client = SupportClient(support, settings.discord)
     try:
         async with client:
-            await client.start(settings.discord.token.get_secret_value())
+            await client.start(settings.discord_token.get_secret_value())
     finally:
         await support.close()
 
@@ -41,7 +41,7 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    if settings.discord.token is None or not settings.discord.token.get_secret_value().strip():
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
     try:

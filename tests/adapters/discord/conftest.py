@@ -52,7 +52,7 @@ MANAGE_GUILD = 1 << 5
 
 def discord_settings(**overrides: Any) -> DiscordSettings:
     values = dict(
-        token=None, auto_answer_channel_ids=[AUTO_CHANNEL], forum_channel_ids=[FORUM_CHANNEL],
+        auto_answer_channel_ids=[AUTO_CHANNEL], forum_channel_ids=[FORUM_CHANNEL],
         staff_channel_ids=[STAFF_CHANNEL], staff_role_ids=[STAFF_ROLE], admin_role_ids=[ADMIN_ROLE],
         escalation_channel_id=ESCALATION_CHANNEL, support_role_id=SUPPORT_ROLE, edit_interval_s=0.3,
     )
