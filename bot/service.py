@@ -279,6 +279,23 @@ class SupportBot:
         await self.records.save_feedback(record)
         return record
 
+    # ----- threads the bot takes part in ---------------------------------------------------
+
+    async def follow_thread(self, conversation: ConversationKey) -> None:
+        """Remember (in Redis, shared by workers) that the bot answers in this thread, so that
+        follow-ups there need no mention; forgotten when the thread's memory would expire."""
+        key = self._following_key(conversation)
+        await self._safely(self.state.redis.run(lambda r: r.set(key, 1, ex=self.settings.memory.ttl_s)),
+                           None, "threads.follow")
+
+    async def follows_thread(self, conversation: ConversationKey) -> bool:
+        key = self._following_key(conversation)
+        return bool(await self._safely(self.state.redis.run(lambda r: r.exists(key)), 0, "threads.follows"))
+
+    def _following_key(self, conversation: ConversationKey) -> str:
+        return self.state.redis.key("following", conversation.platform, conversation.channel,
+                                    conversation.thread)
+
     # ----- knowledge -----------------------------------------------------------------------
 
     def reindex(self, *, full: bool = False, on_progress: ProgressCallback | None = None,

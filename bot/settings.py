@@ -179,6 +179,39 @@ def _default_knowledge() -> list[KnowledgeSource]:
     ]
 
 
+class DiscordSettings(BaseModel):
+    """The Discord adapter (`python -m adapters.discord`). Ids are Discord snowflakes (numbers).
+    The bot token is Settings.discord_token (DISCORD_TOKEN), a top-level field so that the usual
+    variable name also works in .env."""
+
+    model_config = {"extra": "forbid"}
+    auto_answer_channel_ids: list[int] = Field(
+        default_factory=list, description="channels where every message gets an answer (in a thread)"
+    )
+    forum_channel_ids: list[int] = Field(
+        default_factory=list, description="forum channels where every new post gets an answer"
+    )
+    staff_channel_ids: list[int] = Field(
+        default_factory=list, description="channels (and their threads) answered with staff documents"
+    )
+    staff_role_ids: list[int] = Field(default_factory=list, description="roles answered as staff anywhere")
+    admin_role_ids: list[int] = Field(default_factory=list, description="roles allowed to run /reindex")
+    admin_user_ids: list[int] = Field(default_factory=list, description="users allowed to run /reindex")
+    admin_permission: Literal["manage_guild", "administrator", "manage_channels", "none"] = Field(
+        "manage_guild", description="members with this server permission may run /reindex too"
+    )
+    escalation_channel_id: int | None = Field(None, description="staff channel that receives hand-overs")
+    support_role_id: int | None = Field(None, description="role mentioned on each hand-over")
+    edit_interval_s: float = Field(
+        1.0, ge=0.2, le=10, description="at most one edit of a streaming answer per this many seconds"
+    )
+    sync_commands: bool = Field(True, description="register /ask and /reindex at start")
+    command_guild_ids: list[int] = Field(
+        default_factory=list,
+        description="register the commands in these servers only (instant); empty = globally",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SUPPORTBOT_",
@@ -216,6 +249,10 @@ class Settings(BaseSettings):
     weaviate_url_env: str | None = Field(None, validation_alias=AliasChoices("WEAVIATE_URL"), exclude=True)
     weaviate_api_key_env: SecretStr | None = Field(
         None, validation_alias=AliasChoices("WEAVIATE_API_KEY"), exclude=True)
+
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SUPPORTBOT_DISCORD_TOKEN", "DISCORD_TOKEN", "DISCORD_BOT_TOKEN"))
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
 
     @model_validator(mode="after")
     def _weaviate_from_conventional_env(self) -> Settings:
@@ -296,7 +333,7 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown setting (a typo?)"
-        hide = error["type"] == "missing" or "key" in name  # never echo a secret back
+        hide = error["type"] == "missing" or "key" in name or "token" in name  # never echo a secret back
         got = "" if hide else f" (got {error.get('input')!r})"
         lines.append(f"  - {name}: {message}{got}  [env: {env_name}]")
     return "\n".join(lines)

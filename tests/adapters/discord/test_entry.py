@@ -1,0 +1,34 @@
+"""Settings for Discord and `python -m adapters.discord` refusing to start without a token."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.discord.__main__ import NO_TOKEN, main
+from bot.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_tokens(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
+    for name in ("DISCORD_TOKEN", "DISCORD_BOT_TOKEN", "SUPPORTBOT_DISCORD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_token_comes_from_the_usual_variables(monkeypatch, tmp_path):
+    assert load_settings(None).discord_token is None
+    (tmp_path / ".env").write_text("DISCORD_BOT_TOKEN=from-dotenv\n")
+    assert load_settings(None).discord_token.get_secret_value() == "from-dotenv"
+    monkeypatch.setenv("DISCORD_TOKEN", "from-env")
+    assert load_settings(None).discord_token.get_secret_value() == "from-env"
+
+
+def test_bad_discord_settings_name_the_key(monkeypatch):
+    monkeypatch.setenv("SUPPORTBOT_DISCORD__EDIT_INTERVAL_S", "0.01")
+    with pytest.raises(SettingsError, match=r"discord\.edit_interval_s"):
+        load_settings(None)
+
+
+def test_no_token_stops_with_a_message_that_says_what_to_set(capsys):
+    assert main() == 2
+    assert NO_TOKEN in capsys.readouterr().err
