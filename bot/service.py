@@ -70,6 +70,8 @@ class SupportBot:
     # ----- answering -----------------------------------------------------------------------
 
     async def answer(self, inquiry: Inquiry, on_delta: DeltaCallback | None = None) -> Answer:
+        if not self.settings.weaviate.multi_tenancy:  # one knowledge base for every team
+            inquiry = replace(inquiry, tenant=None)
         with tenant_scope(inquiry.tenant):  # which team's knowledge base (multi-tenancy)
             return await self._answer_for_team(inquiry, on_delta)
 

@@ -147,13 +147,18 @@ def thread_name(question: str) -> str:
     return first_line[: THREAD_NAME_LIMIT - 1].rsplit(" ", 1)[0] + "…"
 
 
+def team_of(place: Place) -> str | None:
+    """The server whose knowledge base answers (used when weaviate.multi_tenancy is on)."""
+    return str(place.guild_id) if place.guild_id is not None else None
+
+
 def inquiry_for(facts: MessageFacts, conversation: ConversationKey, settings: DiscordSettings,
                 bot_id: int) -> Inquiry:
     return Inquiry(
         text=question_text(facts.content, bot_id), conversation=conversation,
         user_id=str(facts.author.id), audience=audience_for(facts.place, facts.author, settings),
         user_name=facts.author.name, event_id=str(facts.message_id),
-        is_admin=is_admin(facts.author, settings),
+        is_admin=is_admin(facts.author, settings), tenant=team_of(facts.place),
     )
 
 
@@ -196,4 +201,5 @@ def command_inquiry(interaction: discord.Interaction, question: str, conversatio
              else Place(guild_id=interaction.guild_id, channel_id=interaction.channel_id or 0))
     return Inquiry(text=question, conversation=conversation, user_id=str(author.id),
                    audience=audience_for(place, author, settings), user_name=author.name,
-                   event_id=str(interaction.id), is_admin=is_admin(author, settings))
+                   event_id=str(interaction.id), is_admin=is_admin(author, settings),
+                   tenant=team_of(place))

@@ -167,6 +167,7 @@ def test_the_routed_index_follows_the_team_asking(tenant_store, embeddings):
 async def test_the_service_answers_each_team_from_its_own_knowledge_base(
         tenant_store, small_kb, tmp_path, embeddings):
     settings = make_settings(tmp_path, small_kb)
+    settings = settings.model_copy(update={"weaviate": settings.weaviate.model_copy(update={"multi_tenancy": True})})
     bot = build_bot(settings, embeddings=embeddings, answerer=None, index=TenantRoutedIndex(tenant_store))
     bot.reindex(tenant="T0ALPHA")
     question = "What is the approval limit for refund exceptions?"
