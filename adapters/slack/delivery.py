@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks
 from adapters.slack.refs import ThreadRef
 from bot.service import SupportBot
-from bot.types import Answer, Inquiry
+from bot.types import Inquiry
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +40,9 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
     """Assistant threads: stream generated text as it arrives, then add sources and buttons.
 
     Answers that are not generated (cached, extractive, declined) arrive whole and are posted
-    whole. The caller has set the thread's "thinking" status; Slack clears it on our reply.
+    whole. If what streamed is not the final answer (the model failed mid-way and the service
+    fell back to quoting the policy, or citations were dropped), the streamed message is replaced
+    by the final one. The caller has set the "thinking" status; Slack clears it on our reply.
     """
     stream = _Stream(await client.chat_stream(channel=ref.channel, thread_ts=ref.thread,
                                               recipient_team_id=team or None, recipient_user_id=user))
@@ -50,9 +52,14 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
         log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
         await _apologise_after(stream, bot, client, ref)
         return
-    if stream.started and await stream.finish(blocks.footer_blocks(answer, ref)):
-        return
-    await _post(client, ref, answer)
+    reply = _Reply(client, ref, None)
+    if stream.live:
+        if stream.text.strip() == answer.text.strip():
+            if await stream.finish(blocks.footer_blocks(answer, ref)):
+                return
+        elif await stream.finish(None):
+            reply.ts = stream.ts
+    await reply.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
 
 
 class _Stream:
@@ -60,24 +67,31 @@ class _Stream:
 
     def __init__(self, stream: AsyncChatStream) -> None:
         self.stream = stream
+        self.text = ""
         self.broken = False
 
     @property
-    def started(self) -> bool:
-        return self.stream.ts is not None and not self.broken
+    def live(self) -> bool:
+        """Text went into the stream (perhaps still buffered) and Slack has not refused it."""
+        return bool(self.text) and not self.broken
+
+    @property
+    def ts(self) -> str | None:
+        return self.stream.ts
 
     async def append(self, piece: str) -> None:
         # A failed append must not look like a model failure to the service: stop streaming and
         # let the finished answer be posted whole instead.
         if self.broken:
             return
+        self.text += piece
         try:
             await self.stream.append(markdown_text=piece)
         except Exception as exc:
             log.warning("streaming to Slack failed; posting the answer whole", error=repr(exc))
             self.broken = True
 
-    async def finish(self, footer: list[dict[str, Any]], markdown_text: str | None = None) -> bool:
+    async def finish(self, footer: list[dict[str, Any]] | None, markdown_text: str | None = None) -> bool:
         try:
             await self.stream.stop(blocks=footer, markdown_text=markdown_text)
             return True
@@ -90,13 +104,9 @@ class _Stream:
 async def _apologise_after(stream: _Stream, bot: SupportBot, client: AsyncWebClient, ref: ThreadRef) -> None:
     apology = bot.apology()
     apology_blocks = blocks.apology_blocks(apology, ref)
-    if stream.started and await stream.finish(apology_blocks[-1:], markdown_text="\n\n" + apology):
+    if stream.live and await stream.finish(apology_blocks[-1:], markdown_text="\n\n" + apology):
         return
     await _Reply(client, ref, None).show(apology_blocks, apology)
-
-
-async def _post(client: AsyncWebClient, ref: ThreadRef, answer: Answer) -> None:
-    await _Reply(client, ref, None).show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
 
 
 class _Reply:
