@@ -112,7 +112,7 @@ class FakeSlack:
                 continue
             if call.method == "chat.postMessage" and call.result.get("channel") == channel and (
                     thread is None or call.args.get("thread_ts") == thread):
-                found[call.result["ts"]] = dict(call.args)
+                found[call.result["ts"]] = {**call.args, "ts": call.result["ts"]}
             elif call.method == "chat.update" and call.args.get("ts") in found:
                 found[call.args["ts"]].update(call.args)
         return list(found.values())
