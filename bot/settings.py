@@ -190,6 +190,8 @@ class Settings(BaseSettings):
         env_prefix="SUPPORTBOT_",
         env_nested_delimiter="__",
         env_file=".env",
+        # .env may also hold other tools' variables (SLACK_BOT_TOKEN…): only SUPPORTBOT_* are ours to check.
+        dotenv_filtering="match_prefix",
         extra="forbid",
         validate_default=True,
         populate_by_name=True,

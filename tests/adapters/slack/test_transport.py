@@ -103,3 +103,16 @@ def test_slack_variable_names_are_read(monkeypatch):
     assert settings.app_token.get_secret_value() == "xapp-from-env"
     assert "xoxb-from-env" not in repr(settings)  # secrets are never printed
     assert SlackSettings(bot_token="xoxb-explicit").bot_token.get_secret_value() == "xoxb-explicit"
+
+
+def test_slack_variable_names_in_a_dotenv_file_are_read_and_not_mistaken_for_typos(tmp_path, monkeypatch):
+    from bot.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-dotenv\nSLACK_SIGNING_SECRET=s3cret\n")
+    settings = load_settings(None)
+    assert settings.slack.bot_token.get_secret_value() == "xoxb-dotenv"
+    assert settings.slack.signing_secret.get_secret_value() == "s3cret"
+    (tmp_path / ".env").write_text("SUPPORTBOT_SLAKC__MODE=http\n")
+    with pytest.raises(SettingsError, match="unknown setting"):
+        load_settings(None)  # our own prefix is still checked for typos
