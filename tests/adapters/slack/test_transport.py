@@ -116,3 +116,38 @@ def test_slack_variable_names_in_a_dotenv_file_are_read_and_not_mistaken_for_typ
     (tmp_path / ".env").write_text("SUPPORTBOT_SLAKC__MODE=http\n")
     with pytest.raises(SettingsError, match="unknown setting"):
         load_settings(None)  # our own prefix is still checked for typos
+
+
+async def test_serve_in_http_mode_listens_until_told_to_stop(bot_settings, embeddings, fake_slack):
+    import asyncio
+    import socket
+
+    import aiohttp
+
+    from adapters.slack.app import serve
+
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = slack_settings(fake_slack, http_host="127.0.0.1", http_port=port)
+    bot = build_test_bot(bot_settings, embeddings)
+    app, rt = build_app(bot, settings)
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, settings, stop))
+    try:
+        body = _mention("How long does shipping take?")
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):  # until the port is open
+                try:
+                    async with session.post(f"http://127.0.0.1:{port}{PATH}", data=body,
+                                            headers=signed_headers(body, "application/json")) as response:
+                        assert response.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        await fake_slack.wait_for("chat.update")
+    finally:
+        stop.set()
+        await server
+        await rt.drain()
+        await bot.close()
