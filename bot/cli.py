@@ -27,6 +27,7 @@ from rich.table import Table
 from bot.knowledge.embeddings import EmbeddingsError
 from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
+from bot.knowledge.tenancy import tenant_scope
 from bot.logs import configure_logging
 from bot.prompts import SPECS, PromptError, load_prompt_set, placeholders_of
 from bot.service import SupportBot
@@ -65,13 +66,17 @@ def _settings(config: Path | None) -> Settings:
     return settings
 
 
-def _bot(settings: Settings) -> SupportBot:
+def _bot(settings: Settings, *, long_running: bool = False) -> SupportBot:
     from bot.wiring import build_bot  # loads the embedding model: only for commands that need it
 
-    return build_bot(settings)
+    return build_bot(settings, long_running=long_running)
 
 
-def _run_index(bot: SupportBot, full: bool) -> IndexSummary:
+TenantOption = Annotated[str | None, typer.Option(
+    "--tenant", help="With weaviate.multi_tenancy: the Slack team / Discord server id.")]
+
+
+def _run_index(bot: SupportBot, full: bool, tenant: str | None = None) -> IndexSummary:
     columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         tasks: dict[str, int] = {}
@@ -81,7 +86,7 @@ def _run_index(bot: SupportBot, full: bool) -> IndexSummary:
                 tasks[stage] = progress.add_task(STAGE_LABELS.get(stage, stage), total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        return bot.reindex(full=full, on_progress=on_progress)
+        return bot.reindex(full=full, on_progress=on_progress, tenant=tenant)
 
 
 def _print_summary(summary: IndexSummary, console: Console) -> None:
@@ -96,19 +101,21 @@ def _print_summary(summary: IndexSummary, console: Console) -> None:
                       highlight=False)
 
 
-def _ensure_index(bot: SupportBot) -> None:
-    if bot.index.generation() == 0:
+def _ensure_index(bot: SupportBot, tenant: str | None = None) -> None:
+    with tenant_scope(tenant):
+        empty = bot.index.generation() == 0
+    if empty:
         err.print("[dim]First run: indexing the knowledge base…[/]")
-        _print_summary(_run_index(bot, full=False), err)
+        _print_summary(_run_index(bot, full=False, tenant=tenant), err)
 
 
 @app.command()
 @friendly_errors
 def index(full: Annotated[bool, typer.Option("--full", help="Re-embed everything.")] = False,
-          config: ConfigOption = None) -> None:
+          config: ConfigOption = None, tenant: TenantOption = None) -> None:
     """Index the knowledge base: only new and changed documents are embedded."""
     bot = _bot(_settings(config))
-    summary = _run_index(bot, full)
+    summary = _run_index(bot, full, tenant)
     _print_summary(summary, out)
     if summary.errors:
         raise typer.Exit(1)
@@ -119,12 +126,12 @@ def index(full: Annotated[bool, typer.Option("--full", help="Re-embed everything
 def ask(question: Annotated[str, typer.Argument(help="The question, in quotes.")],
         audience: Annotated[Audience, typer.Option(help="Who is asking.")] = Audience.PUBLIC,
         as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
-        config: ConfigOption = None) -> None:
+        config: ConfigOption = None, tenant: TenantOption = None) -> None:
     """Answer one question from the policies, with numbered sources."""
     bot = _bot(_settings(config))
-    _ensure_index(bot)
+    _ensure_index(bot, tenant)
     inquiry = Inquiry(text=question, conversation=ConversationKey("cli", "ask", uuid.uuid4().hex),
-                      user_id="cli", audience=audience)
+                      user_id="cli", audience=audience, tenant=tenant)
     answer = asyncio.run(_answer(bot, inquiry, live=not as_json))
     if as_json:
         sys.stdout.write(json.dumps(answer_json(answer), indent=2, ensure_ascii=False) + "\n")
@@ -174,7 +181,7 @@ def chat(audience: Annotated[Audience, typer.Option(help="Who is asking.")] = Au
                                              "continues its memory across runs.")] = "",
          config: ConfigOption = None) -> None:
     """An interactive session with thread memory. /human shows what an escalation would send."""
-    bot = _bot(_settings(config))
+    bot = _bot(_settings(config), long_running=True)
     _ensure_index(bot)
     asyncio.run(_chat(bot, audience, thread or getpass.getuser()))
 

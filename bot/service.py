@@ -27,8 +27,10 @@ from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, history_text
 from bot.knowledge.embeddings import embed_query
+from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, reindex
 from bot.knowledge.reindex_job import LOCK_TTL_S, AsyncProgress, run_reindex_job
+from bot.knowledge.tenancy import settings_for_tenant, tenant_scope
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
 from bot.state.cache import CacheKey, cache_key
@@ -68,6 +70,10 @@ class SupportBot:
     # ----- answering -----------------------------------------------------------------------
 
     async def answer(self, inquiry: Inquiry, on_delta: DeltaCallback | None = None) -> Answer:
+        with tenant_scope(inquiry.tenant):  # which team's knowledge base (multi-tenancy)
+            return await self._answer_for_team(inquiry, on_delta)
+
+    async def _answer_for_team(self, inquiry: Inquiry, on_delta: DeltaCallback | None) -> Answer:
         started = time.perf_counter()
         prompts = self.prompts.current()
         if problem := self._problem_with(inquiry):
@@ -80,7 +86,7 @@ class SupportBot:
         rewritten = time.perf_counter()
 
         key = cache_key(standalone, inquiry.audience, self.index.generation(), prompts.version,
-                        self.model_signature)
+                        self.model_signature, tenant=inquiry.tenant)
         vector = None
         answer = await self._safely(self.cache.get(key), None, "cache.get") if self._caching else None
         if answer is None and self._caching and self.settings.cache.semantic:
@@ -111,7 +117,11 @@ class SupportBot:
                      key: CacheKey, vector, on_delta: DeltaCallback | None) -> Answer:
         """Retrieve and compose an answer nobody has cached, and cache it if it may be."""
         generation = self.index.generation()
-        retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience, vector)
+        try:
+            retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience, vector)
+        except IndexStoreError as exc:  # the index is down: apologise, offer a human, cache nothing
+            log.error("policy index unavailable; apologising", error=str(exc))
+            return self._answer(prompts, inquiry, self.apology(), mode="unavailable", question=standalone)
         answer, cacheable = await self._compose(inquiry, prompts, standalone, history, retrieval, on_delta)
         answer.generation = generation
         answer.timings_ms.update(retrieval.timings_ms)
@@ -271,9 +281,12 @@ class SupportBot:
 
     # ----- knowledge -----------------------------------------------------------------------
 
-    def reindex(self, *, full: bool = False, on_progress: ProgressCallback | None = None) -> IndexSummary:
+    def reindex(self, *, full: bool = False, on_progress: ProgressCallback | None = None,
+                tenant: str | None = None) -> IndexSummary:
         kwargs: dict[str, Any] = {"on_progress": on_progress} if on_progress else {}
-        return reindex(self.settings, self.index, self.embeddings, full=full, **kwargs)
+        with tenant_scope(tenant):  # multi-tenancy: that team's folders into its knowledge base
+            return reindex(settings_for_tenant(self.settings, tenant), self.index, self.embeddings,
+                           full=full, **kwargs)
 
     async def run_reindex(self, *, requested_by: str, full: bool = False,
                           on_progress: AsyncProgress | None = None) -> IndexSummary:

@@ -14,7 +14,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -130,6 +138,40 @@ class RateLimitSettings(BaseModel):
     per_minute: float = Field(6.0, gt=0, le=6000, description="sustained questions per minute")
 
 
+class WeaviateSettings(BaseModel):
+    """Weaviate as the policy index. Unset url: the embedded local index is used instead."""
+
+    model_config = {"extra": "forbid"}
+    url: str | None = Field(
+        None, description="REST endpoint, e.g. http://localhost:8080 or https://<cluster>.weaviate.cloud; "
+        "WEAVIATE_URL is used when this is not set",
+    )
+    grpc_host: str | None = Field(None, description="default: the url's host (grpc-<host> on Weaviate Cloud)")
+    grpc_port: int | None = Field(None, ge=1, le=65535, description="default: 50051, or 443 for https")
+    grpc_secure: bool | None = Field(None, description="default: true when the url is https")
+    api_key: SecretStr | None = Field(None, description="Weaviate Cloud or API-key auth; or WEAVIATE_API_KEY")
+    collection: str = Field(
+        "SupportbotPolicies", pattern=r"^[A-Z][A-Za-z0-9_]{0,120}$",
+        description="the alias searches use; full rebuilds create <collection>_v<generation> behind it",
+    )
+    init_timeout_s: float = Field(3.0, gt=0, le=60, description="connecting and startup checks")
+    query_timeout_s: float = Field(5.0, gt=0, le=300, description="one search or read")
+    insert_timeout_s: float = Field(30.0, gt=0, le=600, description="one batch write or schema change")
+    batch_size: int = Field(200, ge=1, le=5000, description="objects per batch request")
+    refresh_s: float = Field(2.0, ge=0, le=3600,
+                             description="how soon another process's reindex is noticed (generation)")
+    multi_tenancy: bool = Field(
+        False, description="one knowledge base per Slack workspace / Discord server (Weaviate tenants)",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (for example http://localhost:8080)")
+        return url.rstrip("/") if url else url
+
+
 def _default_knowledge() -> list[KnowledgeSource]:
     return [
         KnowledgeSource(path=Path("config/knowledge/public"), audience="public"),
@@ -220,6 +262,23 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    weaviate: WeaviateSettings = Field(default_factory=WeaviateSettings)
+    # The conventional variable names; they fill weaviate.url / weaviate.api_key when those are unset.
+    weaviate_url_env: str | None = Field(None, validation_alias=AliasChoices("WEAVIATE_URL"), exclude=True)
+    weaviate_api_key_env: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WEAVIATE_API_KEY"), exclude=True)
+
+    @model_validator(mode="after")
+    def _weaviate_from_conventional_env(self) -> Settings:
+        changes: dict[str, Any] = {}
+        if self.weaviate.url is None and self.weaviate_url_env:
+            changes["url"] = self.weaviate_url_env
+        if self.weaviate.api_key is None and self.weaviate_api_key_env:
+            changes["api_key"] = self.weaviate_api_key_env
+        if changes:
+            self.weaviate = WeaviateSettings.model_validate(
+                {**self.weaviate.model_dump(), **changes})
+        return self
 
     @property
     def llm_enabled(self) -> bool:

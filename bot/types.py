@@ -43,6 +43,7 @@ class Inquiry:
     user_name: str = ""
     event_id: str = ""
     is_admin: bool = False  # decided by the adapter from its settings; admins are not rate limited
+    tenant: str | None = None  # Slack team / Discord guild id: whose knowledge base (multi-tenancy)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class Answer:
     answer_id: str
     prompt_version: str
     standalone_question: str
-    mode: str  # "generated", "extractive", "declined", "rejected" (bad input) or "limited"
+    mode: str  # "generated", "extractive", "declined", "rejected" (bad input), "limited"
+    # (rate limited) or "unavailable" (the policy index is down: an apology)
     offer_human: bool = True
     cached: bool = False
     audience: Audience = Audience.PUBLIC

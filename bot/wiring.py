@@ -8,22 +8,37 @@ from langchain_core.embeddings import Embeddings
 from bot.answering.generation import ClaudeAnswerer
 from bot.answering.retrieval import Retriever
 from bot.knowledge.embeddings import build_embeddings, embeddings_model_id
+from bot.knowledge.index import PolicyIndex
 from bot.knowledge.local_store import LocalHybridIndex
 from bot.prompts import PromptStore
 from bot.service import SupportBot
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.state.connection import RedisState
 from bot.state.stores import StateStores
 
 log = structlog.get_logger(__name__)
 
 
+def build_index(settings: Settings) -> PolicyIndex:
+    """Weaviate when a URL is configured (weaviate.url or WEAVIATE_URL), else the local index."""
+    if not settings.weaviate.url:
+        if settings.weaviate.multi_tenancy:
+            raise SettingsError("weaviate.multi_tenancy needs Weaviate: set weaviate.url or WEAVIATE_URL.")
+        return LocalHybridIndex(settings.index_dir)
+    from bot.knowledge.tenancy import TenantRoutedIndex
+    from bot.knowledge.weaviate_store import WeaviateStore  # imports grpc: only when used
+
+    store = WeaviateStore(settings.weaviate)
+    return TenantRoutedIndex(store) if settings.weaviate.multi_tenancy else store.index_for(None)
+
+
 def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
               answerer: ClaudeAnswerer | None | str = "from-settings",
-              redis: RedisState | None = None) -> SupportBot:
-    """The bot for these settings; tests pass a loaded model, their own answerer or Redis."""
+              redis: RedisState | None = None, long_running: bool = True,
+              index: PolicyIndex | None = None) -> SupportBot:
+    """The bot for these settings; tests pass a loaded model, their own answerer, Redis or index."""
     embeddings = embeddings or build_embeddings(settings.embeddings)
-    index = LocalHybridIndex(settings.index_dir)
+    index = index or build_index(settings)
     indexed_with = index.embedding_model()
     if indexed_with and indexed_with != embeddings_model_id(settings.embeddings):
         log.warning("the index was built with other embeddings; run `supportbot index` to rebuild",
@@ -35,6 +50,6 @@ def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
         retriever=Retriever(index, embeddings, settings.retrieval),
         embeddings=embeddings,
         prompts=PromptStore(settings.prompts_dir),
-        state=StateStores.build(settings, redis),
+        state=StateStores.build(settings, redis, warn=long_running),
         answerer=answerer,
     )

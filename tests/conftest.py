@@ -23,7 +23,8 @@ STAFF_CANARY = "HP-EXC-7731"
 @pytest.fixture(autouse=True)
 def _no_real_keys(monkeypatch):
     # Tests never reach a real API, whatever the developer's shell exports.
-    for name in ("ANTHROPIC_API_KEY", "SUPPORTBOT_ANTHROPIC_API_KEY", "SUPPORTBOT_CONFIG"):
+    for name in ("ANTHROPIC_API_KEY", "SUPPORTBOT_ANTHROPIC_API_KEY", "SUPPORTBOT_CONFIG",
+                 "WEAVIATE_URL", "WEAVIATE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -13,8 +13,8 @@ def inquiry(text: str, audience: Audience = Audience.PUBLIC, thread: str | None 
                    user_id="u1", audience=audience)
 
 
-def build_test_bot(settings: Settings, embeddings, answerer=None):
+def build_test_bot(settings: Settings, embeddings, answerer=None, redis=None):
     """A SupportBot on the given settings with the session's embeddings (no model reload)."""
     from bot.wiring import build_bot
 
-    return build_bot(settings, embeddings=embeddings, answerer=answerer)
+    return build_bot(settings, embeddings=embeddings, answerer=answerer, redis=redis)

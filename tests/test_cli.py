@@ -74,3 +74,26 @@ def test_chat_remembers_the_thread_and_previews_escalation(workdir):
     assert "What the staff channel receives" in result.output
     assert "How much does the return label cost?" in result.output
     assert "stays quiet" in result.output
+
+
+def test_chat_continues_a_thread_across_runs_with_redis(workdir, monkeypatch):
+    import uuid
+
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SUPPORTBOT_REDIS__KEY_PREFIX", prefix)
+    try:
+        first = runner.invoke(cli.app, ["chat", "--thread", "t1"],
+                              input="How much does the return label cost?\n/quit\n")
+        assert first.exit_code == 0, first.output
+        assert "Continuing thread" not in first.output
+        second = runner.invoke(cli.app, ["chat", "--thread", "t1"], input="and for Canada?\n/quit\n")
+        assert "Continuing thread 't1' (2 earlier messages)" in second.output
+        assert "policies/returns" in second.output  # the follow-up was read with the thread
+    finally:
+        client = redis.Redis()
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)

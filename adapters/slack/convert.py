@@ -91,7 +91,7 @@ def inquiry_from_message(message: Message, slack: SlackSettings, *, bot_user_id:
     return Inquiry(text=plain_text(message.text, bot_user_id),
                    conversation=conversation(message.channel, message.thread),
                    user_id=message.user, audience=audience(message.channel, slack),
-                   event_id=event_id, is_admin=is_admin(message.user, slack))
+                   event_id=event_id, is_admin=is_admin(message.user, slack), tenant=message.team or None)
 
 
 def ask_thread(user: str) -> str:
@@ -104,7 +104,7 @@ def inquiry_from_command(command: dict[str, Any], slack: SlackSettings) -> Inqui
     return Inquiry(text=plain_text(command.get("text") or ""),
                    conversation=conversation(channel, ask_thread(user)), user_id=user,
                    user_name=command.get("user_name", ""), audience=audience(channel, slack),
-                   is_admin=is_admin(user, slack))
+                   is_admin=is_admin(user, slack), tenant=command.get("team_id") or None)
 
 
 def action_user(body: dict[str, Any]) -> str:

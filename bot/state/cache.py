@@ -37,7 +37,7 @@ def _digest(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class CacheKey:
-    scope: str  # audience, generation, prompt version, model
+    scope: str  # audience, generation, prompt version, model (and team, with multi-tenancy)
     question: str  # the normalised standalone question
 
     @property
@@ -46,9 +46,11 @@ class CacheKey:
 
 
 def cache_key(question: str, audience: Audience, generation: int, prompt_version: str,
-              model_signature: str) -> CacheKey:
-    scope = _digest(str(audience), str(generation), prompt_version, model_signature)
-    return CacheKey(scope=scope, question=normalise_question(question))
+              model_signature: str, tenant: str | None = None) -> CacheKey:
+    parts = [str(audience), str(generation), prompt_version, model_signature]
+    if tenant:  # multi-tenancy: one team's answers are never served to another
+        parts.append(f"tenant={tenant}")
+    return CacheKey(scope=_digest(*parts), question=normalise_question(question))
 
 
 class AnswerCache:

@@ -101,8 +101,11 @@ class RedisState:
         await self.client.aclose()
 
 
-def connect(settings: Settings) -> RedisState:
-    """The configured Redis, or an in-process fakeredis (with a warning) when none is set."""
+def connect(settings: Settings, *, warn: bool = True) -> RedisState:
+    """The configured Redis, or an in-process fakeredis (with a warning) when none is set.
+
+    One-shot commands pass warn=False: for them, state in the process is all they need.
+    """
     if settings.redis_url is not None and settings.redis_url.get_secret_value():
         url = settings.redis_url.get_secret_value()
         client = aioredis.Redis.from_url(
@@ -117,7 +120,7 @@ def connect(settings: Settings) -> RedisState:
 
     import fakeredis  # only for the embedded default
 
-    log.warning("REDIS_URL is not set: keeping cache, memory and escalations in this process "
+    (log.warning if warn else log.info)("REDIS_URL is not set: keeping cache, memory and escalations in this process "
                 "only (lost on restart, not shared between workers). Set REDIS_URL for production.")
     client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())  # one server per bot
     return RedisState(client, settings.redis, description="in-process", shared=False)

@@ -24,8 +24,8 @@ class StateStores:
     stampede: Stampede
 
     @classmethod
-    def build(cls, settings: Settings, redis: RedisState | None = None) -> StateStores:
-        redis = redis or connect(settings)
+    def build(cls, settings: Settings, redis: RedisState | None = None, *, warn: bool = True) -> StateStores:
+        redis = redis or connect(settings, warn=warn)
         cache = AnswerCache(redis, settings.cache)
         return cls(
             redis=redis,

@@ -139,7 +139,8 @@ class FakeSlack:
             queue = self._failures.get(method) or []
             failure = queue.pop(0) if queue else None
             if failure and failure.status == 429:
-                status, body, extra = 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(failure.retry_after)}
+                status, extra = 429, {"Retry-After": str(failure.retry_after)}
+                body = {"ok": False, "error": "ratelimited"}
             elif failure:
                 status, body, extra = 200, {"ok": False, "error": failure.error}, {}
             else:

@@ -87,7 +87,8 @@ async def _post_to_staff(rt: Runtime, client: AsyncWebClient, ref: ThreadRef, es
     permalink = ""
     if _MESSAGE_TS.fullmatch(ref.thread):
         try:
-            permalink = (await client.chat_getPermalink(channel=ref.channel, message_ts=ref.thread)).get("permalink", "")
+            response = await client.chat_getPermalink(channel=ref.channel, message_ts=ref.thread)
+            permalink = response.get("permalink", "")
         except SlackApiError as exc:  # the link is a convenience; the hand-over goes out without it
             log.warning("could not get the thread's permalink", error=repr(exc))
     await client.chat_postMessage(

@@ -89,6 +89,11 @@ def test_long_answers_are_split_into_sections_within_slack_limits():
     assert "".join(s["text"]["text"] for s in sections).count("Paragraph") == 12
 
 
+def test_an_unavailable_index_shows_the_apology_with_only_the_human_button():
+    built = blocks.answer_blocks(answer("unavailable", "Sorry, something went wrong.", []), REF)
+    assert actions(built) == [("Talk to a human", blocks.TALK_TO_HUMAN)]
+
+
 def test_apology_has_the_human_button():
     built = blocks.apology_blocks("Sorry, something went wrong <here>.", REF)
     assert built[0]["text"]["text"] == "Sorry, something went wrong &lt;here&gt;."
@@ -133,7 +138,8 @@ def test_support_mention_forms():
 
 
 def test_reindex_texts():
-    assert blocks.reindex_progress_text("embed", 32, 92) == ":arrows_counterclockwise: Reindex: Embedding passages 32/92"
+    progress = blocks.reindex_progress_text("embed", 32, 92)
+    assert progress == ":arrows_counterclockwise: Reindex: Embedding passages 32/92"
     summary = IndexSummary(generation=4, added=1, updated=2, unchanged=8, deleted=0, chunks_embedded=12,
                            chunks_total=92, documents_total=11, seconds=3.25)
     text = blocks.reindex_summary_text(summary)
@@ -151,8 +157,9 @@ def test_plain_text_removes_the_bot_mention_and_unescapes():
 def test_audience_and_admin_come_from_settings_by_id():
     slack = SlackSettings(staff_channels=["CSTAFF"], admin_users=["UADMIN"])
     event = {"channel": "CSTAFF", "user": "UADMIN", "text": "hi", "ts": "1.1", "channel_type": "channel"}
-    staff = inquiry_from_message(message_from_event(event), slack, bot_user_id="U0BOT")
+    staff = inquiry_from_message(message_from_event(event, team="T1"), slack, bot_user_id="U0BOT")
     assert staff.audience is Audience.STAFF and staff.is_admin
+    assert staff.tenant == "T1"  # the workspace: whose knowledge base, when there is one per team
     assert staff.conversation == ConversationKey("slack", "CSTAFF", "1.1")
     public = inquiry_from_message(message_from_event({**event, "channel": "CSHARED", "user": "UX",
                                                       "thread_ts": "0.9"}), slack, bot_user_id="U0BOT")
@@ -160,6 +167,7 @@ def test_audience_and_admin_come_from_settings_by_id():
     assert public.conversation.thread == "0.9"
     asked = inquiry_from_command({"channel_id": "CSTAFF", "user_id": "UX", "text": "q"}, slack)
     assert asked.audience is Audience.STAFF and asked.conversation.thread == "ask-UX"
+    assert asked.tenant is None
 
 
 def test_a_foreign_button_value_is_refused_clearly():

@@ -38,7 +38,8 @@ def test_scopes_are_exactly_those_the_calls_and_events_need():
 def test_events_are_those_the_listeners_handle():
     events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
     assert re.search(r'@app\.event\("app_mention"\)', SOURCE) and "app_mention" in events
-    assert re.search(r'@app\.event\("message"\)', SOURCE) and {"message.channels", "message.groups", "message.im"} <= events
+    assert re.search(r'@app\.event\("message"\)', SOURCE)
+    assert {"message.channels", "message.groups", "message.im"} <= events
     assert "@assistant.thread_started" in SOURCE and "assistant_thread_started" in events
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
     assert MANIFEST["settings"]["socket_mode_enabled"] is True

@@ -1,0 +1,241 @@
+"""The fake Weaviate's data: collections (schema, tenants, objects), aliases and test knobs.
+
+Everything is guarded by one lock, so a request sees a consistent state: an alias switch or a
+collection drop happens between two requests, never inside one, as in Weaviate.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+NAME = re.compile(r"^[A-Z][_0-9A-Za-z]*$")
+TENANT = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
+DEFAULT_SHARD = ""  # the single shard of a collection without multi-tenancy
+
+
+class WeaviateError(Exception):
+    """A request Weaviate refuses; status is the HTTP code, the gRPC side maps it."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def capitalise(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def words(text: str) -> list[str]:
+    """Weaviate's `word` tokenization: runs of letters and digits, lower-cased."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+@dataclass
+class StoredObject:
+    uuid: str
+    properties: dict
+    vector: np.ndarray | None
+    created_ms: int
+    updated_ms: int
+    tokens: dict[str, list[str]] = field(default_factory=dict)  # searchable property -> words
+
+
+@dataclass
+class Collection:
+    name: str
+    schema: dict
+    shards: dict[str, dict[str, StoredObject]]
+    dims: int | None = None  # fixed by the first vector, as Weaviate's vector index is
+
+    @property
+    def multi_tenancy(self) -> bool:
+        return bool(self.schema.get("multiTenancyConfig", {}).get("enabled"))
+
+    def property(self, name: str) -> dict | None:
+        return next((p for p in self.schema.get("properties", []) if p["name"] == name), None)
+
+    def searchable(self) -> list[str]:
+        return [p["name"] for p in self.schema["properties"]
+                if p["dataType"][0] in ("text", "text[]") and p.get("indexSearchable", True)]
+
+    def vector_names(self) -> list[str]:
+        return list(self.schema.get("vectorConfig", {}))
+
+    def shard(self, tenant: str) -> dict[str, StoredObject]:
+        if self.multi_tenancy:
+            if not tenant:
+                raise WeaviateError(422, f"class {self.name} has multi-tenancy enabled, but request "
+                                         "was without tenant")
+            if tenant not in self.shards:
+                raise WeaviateError(422, f"tenant not found: \"{tenant}\"")
+            return self.shards[tenant]
+        if tenant:
+            raise WeaviateError(422, f"class {self.name} has multi-tenancy disabled, but request was "
+                                     f"with tenant \"{tenant}\"")
+        return self.shards[DEFAULT_SHARD]
+
+
+class FakeState:
+    def __init__(self, api_key: str | None = None) -> None:
+        self.lock = threading.RLock()
+        self.collections: dict[str, Collection] = {}
+        self.aliases: dict[str, str] = {}
+        self.api_key = api_key
+        self.rejections: list[str] = []  # knob: the next objects written get these errors
+        self.requests: list[str] = []  # what was called, for tests that check the wire traffic
+        self.searches: list = []  # the SearchRequest messages received
+        self.unavailable = False  # knob: gRPC answers UNAVAILABLE, as a server going down does
+
+    # ----- knobs ------------------------------------------------------------------------------
+
+    def reject_next_objects(self, count: int = 1, message: str = "fake: object rejected") -> None:
+        with self.lock:
+            self.rejections.extend([message] * count)
+
+    def take_rejection(self) -> str | None:
+        with self.lock:
+            return self.rejections.pop(0) if self.rejections else None
+
+    # ----- names ------------------------------------------------------------------------------
+
+    def resolve(self, name: str) -> Collection:
+        """A collection by its name or an alias (object operations accept both)."""
+        name = capitalise(name)
+        target = self.aliases.get(name, name)
+        if target not in self.collections:
+            raise WeaviateError(422, f"could not find class {name} in schema")
+        return self.collections[target]
+
+    def concrete(self, name: str) -> Collection:
+        """A collection by its own name (schema operations)."""
+        name = capitalise(name)
+        if name not in self.collections:
+            raise WeaviateError(404, f"class {name} not found")
+        return self.collections[name]
+
+    # ----- schema -----------------------------------------------------------------------------
+
+    def create_collection(self, body: dict) -> dict:
+        name = capitalise(body.get("class", ""))
+        if not NAME.match(name):
+            raise WeaviateError(422, f"'{name}' is not a valid class name")
+        if name in self.collections or name in self.aliases:
+            raise WeaviateError(422, f"class name {name} already exists")
+        schema = with_defaults({**copy.deepcopy(body), "class": name})
+        collection = Collection(name=name, schema=schema, shards={})
+        if not collection.multi_tenancy:
+            collection.shards[DEFAULT_SHARD] = {}
+        self.collections[name] = collection
+        return schema
+
+    def delete_collection(self, name: str) -> None:
+        name = capitalise(name)
+        self.collections.pop(name, None)
+        # The aliases of a dropped collection go with it.
+        for alias in [a for a, target in self.aliases.items() if target == name]:
+            del self.aliases[alias]
+
+    def add_tenants(self, name: str, tenants: list[dict]) -> None:
+        collection = self.concrete(name)
+        if not collection.multi_tenancy:
+            raise WeaviateError(422, f"multi-tenancy is not enabled for class \"{collection.name}\"")
+        for tenant in tenants:
+            if not TENANT.match(tenant.get("name", "")):
+                raise WeaviateError(422, f"tenant name {tenant.get('name')!r} is invalid")
+        for tenant in tenants:
+            collection.shards.setdefault(tenant["name"], {})
+
+    def remove_tenants(self, name: str, names: list[str]) -> None:
+        collection = self.concrete(name)
+        for tenant in names:
+            collection.shards.pop(tenant, None)
+
+    # ----- aliases ----------------------------------------------------------------------------
+
+    def create_alias(self, alias: str, target: str) -> None:
+        alias, target = capitalise(alias), capitalise(target)
+        if alias in self.aliases or alias in self.collections:
+            raise WeaviateError(422, f"create alias: alias {alias} already exists")
+        if target not in self.collections:
+            raise WeaviateError(422, f"create alias: class {target} does not exist")
+        self.aliases[alias] = target
+
+    def update_alias(self, alias: str, target: str) -> bool:
+        alias, target = capitalise(alias), capitalise(target)
+        if alias not in self.aliases:
+            return False
+        if target not in self.collections:
+            raise WeaviateError(422, f"update alias: class {target} does not exist")
+        self.aliases[alias] = target
+        return True
+
+    # ----- objects ----------------------------------------------------------------------------
+
+    def put_object(self, collection: Collection, tenant: str, obj_uuid: str, properties: dict,
+                   vector: np.ndarray | None) -> None:
+        shard = collection.shard(tenant)
+        for prop in properties:
+            if collection.property(prop) is None:
+                raise WeaviateError(422, f"no such prop with name '{prop}' found in class "
+                                         f"'{collection.name}' in the schema")
+        if vector is not None:
+            if collection.dims is not None and len(vector) != collection.dims:
+                raise WeaviateError(422, f"new node has a vector with length {len(vector)}. "
+                                         f"Existing nodes have vectors with length {collection.dims}")
+            collection.dims = len(vector)
+        now = int(time.time() * 1000)
+        previous = shard.get(obj_uuid)
+        tokens = {name: words(" ".join(_as_list(properties.get(name))))
+                  for name in collection.searchable()}
+        shard[obj_uuid] = StoredObject(obj_uuid, properties, vector,
+                                       previous.created_ms if previous else now, now, tokens)
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def with_defaults(schema: dict) -> dict:
+    """Fill in what Weaviate 1.32 reports for settings a create request left out."""
+    inverted = schema.setdefault("invertedIndexConfig", {})
+    inverted.setdefault("bm25", {"b": 0.75, "k1": 1.2})
+    inverted.setdefault("cleanupIntervalSeconds", 60)
+    stopwords = inverted.setdefault("stopwords", {})
+    stopwords.setdefault("preset", "en")
+    stopwords.setdefault("additions", None)
+    stopwords.setdefault("removals", None)
+    tenancy = schema.setdefault("multiTenancyConfig", {})
+    tenancy.setdefault("enabled", False)
+    tenancy.setdefault("autoTenantCreation", False)
+    tenancy.setdefault("autoTenantActivation", False)
+    schema.setdefault("replicationConfig", {"factor": 1, "asyncEnabled": False,
+                                            "deletionStrategy": "NoAutomatedResolution"})
+    schema.setdefault("shardingConfig", {
+        "virtualPerPhysical": 128, "desiredCount": 1, "actualCount": 1, "desiredVirtualCount": 128,
+        "actualVirtualCount": 128, "key": "_id", "strategy": "hash", "function": "murmur3"})
+    for vector in schema.get("vectorConfig", {}).values():
+        vector.setdefault("vectorIndexType", "hnsw")
+        index = vector.setdefault("vectorIndexConfig", {})
+        for key, value in (("distance", "cosine"), ("cleanupIntervalSeconds", 300), ("ef", -1),
+                           ("dynamicEfMin", 100), ("dynamicEfMax", 500), ("dynamicEfFactor", 8),
+                           ("efConstruction", 128), ("flatSearchCutoff", 40000),
+                           ("maxConnections", 32), ("skip", False),
+                           ("vectorCacheMaxObjects", 1_000_000_000_000)):
+            index.setdefault(key, value)
+    for prop in schema.setdefault("properties", []):
+        prop.setdefault("indexFilterable", True)
+        prop.setdefault("indexRangeFilters", False)
+        textual = prop["dataType"][0] in ("text", "text[]")
+        prop.setdefault("indexSearchable", textual)
+        if textual:
+            prop.setdefault("tokenization", "word")
+    return schema

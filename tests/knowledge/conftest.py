@@ -1,0 +1,96 @@
+"""Policy-index fixtures: the local store, WeaviateIndex on the wire-protocol fake, and WeaviateIndex
+on a real Weaviate when WEAVIATE_URL is set (read here, before the autouse fixture hides it)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from bot.knowledge.local_store import LocalHybridIndex
+from bot.settings import WeaviateSettings
+from tests.fakes.weaviate_server import FakeWeaviate
+
+REAL_WEAVIATE_URL = os.environ.get("WEAVIATE_URL")
+REAL_WEAVIATE_KEY = os.environ.get("WEAVIATE_API_KEY")
+REAL_WEAVIATE_GRPC_PORT = os.environ.get("WEAVIATE_GRPC_PORT")
+NO_REAL_WEAVIATE = "WEAVIATE_URL is not set, so the contract suite does not run against a real Weaviate"
+
+BACKENDS = [
+    "local",
+    "weaviate-fake",
+    pytest.param("weaviate-real", marks=pytest.mark.skipif(not REAL_WEAVIATE_URL, reason=NO_REAL_WEAVIATE)),
+]
+
+
+@pytest.fixture(scope="module")
+def fake_weaviate():
+    with FakeWeaviate() as fake:
+        yield fake
+
+
+def unique_collection() -> str:
+    return f"Sbtest{uuid.uuid4().hex[:10]}"
+
+
+def fake_settings(fake: FakeWeaviate, **overrides) -> WeaviateSettings:
+    return WeaviateSettings(url=fake.url, grpc_port=fake.grpc_port,
+                            collection=overrides.pop("collection", unique_collection()), **overrides)
+
+
+def real_settings(**overrides) -> WeaviateSettings:
+    return WeaviateSettings(url=REAL_WEAVIATE_URL, api_key=REAL_WEAVIATE_KEY,
+                            grpc_port=int(REAL_WEAVIATE_GRPC_PORT) if REAL_WEAVIATE_GRPC_PORT else None,
+                            collection=overrides.pop("collection", unique_collection()), **overrides)
+
+
+def drop_everything(store) -> None:
+    """Remove what a test created in a (real) Weaviate: the alias, its collections, the metadata."""
+    client, alias = store.client, store.alias
+    found = client.alias.get(alias_name=alias)
+    client.alias.delete(alias_name=alias)
+    for name in client.collections.list_all(simple=True):
+        if name.startswith(f"{alias}_v") or name == f"{alias}Meta" or (found and name == found.collection):
+            client.collections.delete(name)
+
+
+class IndexFactory:
+    """Makes indexes of one backend; the same knowledge base when called again (a restart)."""
+
+    def __init__(self, backend: str, tmp_path, fake: FakeWeaviate | None) -> None:
+        self.backend, self.tmp_path, self.fake = backend, tmp_path, fake
+        self.collection = unique_collection()
+        self.stores: list = []
+
+    def settings(self, **overrides) -> WeaviateSettings:
+        overrides.setdefault("collection", self.collection)
+        if self.backend == "weaviate-fake":
+            return fake_settings(self.fake, **overrides)
+        return real_settings(**overrides)
+
+    def store(self, **overrides):
+        from bot.knowledge.weaviate_store import WeaviateStore
+
+        store = WeaviateStore(self.settings(**overrides))
+        self.stores.append(store)
+        return store
+
+    def __call__(self, **overrides):
+        if self.backend == "local":
+            return LocalHybridIndex(self.tmp_path / "index")
+        return self.store(**overrides).index_for(None)
+
+    def close(self) -> None:
+        if self.backend == "weaviate-real" and self.stores:
+            drop_everything(self.stores[0])
+        for store in self.stores:
+            store.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def make_index(request, tmp_path):
+    fake = request.getfixturevalue("fake_weaviate") if request.param == "weaviate-fake" else None
+    factory = IndexFactory(request.param, tmp_path, fake)
+    yield factory
+    factory.close()

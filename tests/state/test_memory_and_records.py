@@ -1,0 +1,110 @@
+"""Thread memory and durable records on the real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis as redis_sync
+
+from bot.settings import MemorySettings
+from bot.state.memory import ConversationMemory
+from bot.types import ConversationKey, Turn
+from tests.helpers import inquiry
+from tests.state.conftest import REDIS_URL, make_bot, with_redis
+
+THREAD = ConversationKey("slack", "C1", "1700000000.000100")
+
+
+async def test_memory_keeps_the_newest_turns_within_both_limits(redis_state):
+    memory = ConversationMemory(redis_state, MemorySettings(max_turns=4, max_chars=60, ttl_s=120))
+    for n in range(5):
+        await memory.append(THREAD, Turn("user", f"question {n}"), Turn("assistant", f"answer {n}"))
+    assert [t.text for t in await memory.load(THREAD)] == ["question 3", "answer 3", "question 4", "answer 4"]
+
+    await memory.append(THREAD, Turn("user", "x" * 50), Turn("assistant", "y" * 30))
+    kept = await memory.load(THREAD)
+    assert [t.text for t in kept] == ["y" * 30]  # 50 + 30 > 60: only the newest fits
+    raw = redis_sync.Redis.from_url(REDIS_URL)
+    assert raw.llen(memory._key(THREAD)) == 4  # stored turns are capped too
+
+
+async def test_memory_expires_with_its_ttl_renewed_on_each_turn(redis_state):
+    memory = ConversationMemory(redis_state, MemorySettings(max_turns=4, max_chars=1000, ttl_s=120))
+    await memory.append(THREAD, Turn("user", "hello"))
+    raw = redis_sync.Redis.from_url(REDIS_URL)
+    key = memory._key(THREAD)
+    assert 100 < raw.ttl(key) <= 120
+    raw.expire(key, 1)
+    await memory.append(THREAD, Turn("assistant", "hi"))
+    assert raw.ttl(key) > 100
+    raw.pexpire(key, 1)
+    await asyncio.sleep(0.05)
+    assert await memory.load(THREAD) == []
+
+
+async def test_a_follow_up_uses_the_thread_memory_across_workers(sample_settings, prefix, embeddings):
+    settings = with_redis(sample_settings, prefix)
+    first, second = make_bot(settings, embeddings), make_bot(settings, embeddings)
+    await first.answer(inquiry("How long is the warranty on tents?", thread="t1"))
+    follow_up = await second.answer(inquiry("and what does it cover?", thread="t1"))
+    assert "warranty" in follow_up.standalone_question.lower()
+    assert [t.role for t in await second.history(follow_up_key("t1"))] == ["user", "assistant"] * 2
+    await first.close(), await second.close()
+
+
+def follow_up_key(thread: str) -> ConversationKey:
+    return inquiry("x", thread=thread).conversation
+
+
+async def test_escalations_and_answers_survive_a_restart(sample_settings, prefix, embeddings):
+    settings = with_redis(sample_settings, prefix)
+    before = make_bot(settings, embeddings)
+    answer = await before.answer(inquiry("How do I return an item?", thread="t2"))
+    await before.close()
+
+    after = make_bot(settings, embeddings)  # a new process: only Redis remembers
+    conversation, found = await after.records.find_answer(answer.answer_id)
+    assert conversation == follow_up_key("t2") and found.text == answer.text
+    escalation = await after.escalate(conversation, requested_by="U42", answer_id=answer.answer_id)
+    assert escalation.question == "How do I return an item?"
+    assert escalation.last_answer.answer_id == answer.answer_id
+    await after.close()
+
+    again = make_bot(settings, embeddings)
+    assert await again.is_escalated(conversation)
+    resolved = await again.resolve(escalation.escalation_id, resolved_by="U-staff")
+    assert resolved.resolved_by == "U-staff" and not await again.is_escalated(conversation)
+    log = redis_sync.Redis.from_url(REDIS_URL).xrange(settings.redis.key_prefix + "log:escalations")
+    assert [entry[b"event"] for _, entry in log] == [b"opened", b"resolved"]
+    await again.close()
+
+
+async def test_simultaneous_hand_overs_and_resolutions_settle_on_one(sample_settings, prefix, embeddings):
+    settings = with_redis(sample_settings, prefix)
+    bots = [make_bot(settings, embeddings) for _ in range(2)]
+    conversation = follow_up_key("t3")
+    opened = await asyncio.gather(*(bots[i % 2].escalate(conversation, requested_by=f"U{i}")
+                                    for i in range(6)))
+    assert len({e.escalation_id for e in opened}) == 1
+    resolved = await asyncio.gather(*(bots[i % 2].resolve(opened[0].escalation_id, f"S{i}")
+                                      for i in range(4)))
+    assert len({e.resolved_by for e in resolved}) == 1
+    for bot in bots:
+        await bot.close()
+
+
+async def test_feedback_is_one_vote_per_user_and_logged(sample_settings, prefix, embeddings):
+    settings = with_redis(sample_settings, prefix)
+    bot = make_bot(settings, embeddings)
+    answer = await bot.answer(inquiry("How long does a refund take?"))
+    await bot.feedback(answer.answer_id, helpful=False, user_id="U1")
+    await bot.feedback(answer.answer_id, helpful=True, user_id="U1")
+    await bot.feedback(answer.answer_id, helpful=True, user_id="U2")
+    votes = await bot.records.feedback_for(answer.answer_id)
+    assert sorted((v.user_id, v.helpful) for v in votes) == [("U1", True), ("U2", True)]
+    assert all(v.prompt_version == answer.prompt_version for v in votes)
+    assert await bot.feedback("no-such-answer", helpful=True, user_id="U1") is None
+    log = redis_sync.Redis.from_url(REDIS_URL).xrange(settings.redis.key_prefix + "log:feedback")
+    assert len(log) == 3 and log[0][1][b"helpful"] == b"0"
+    await bot.close()
