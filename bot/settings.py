@@ -211,12 +211,61 @@ class DiscordSettings(BaseModel):
         description="register the commands in these servers only (instant); empty = globally",
     )
 
+class SlackSettings(BaseModel):
+    """The Slack adapter (`python -m adapters.slack`). Ids are Slack's: C… channels, U… users, S… groups.
+
+    The three secrets also read Slack's usual variable names (SLACK_BOT_TOKEN, SLACK_APP_TOKEN,
+    SLACK_SIGNING_SECRET) from the environment or .env, as Slack's own guides name them.
+    """
+
+    model_config = {"extra": "forbid"}
+    bot_token: SecretStr | None = Field(None, description="xoxb-… (SLACK_BOT_TOKEN)")
+    app_token: SecretStr | None = Field(None, description="xapp-… for Socket Mode (SLACK_APP_TOKEN)")
+    signing_secret: SecretStr | None = Field(None, description="HTTP mode only (SLACK_SIGNING_SECRET)")
+    mode: Literal["socket", "http"] = Field("socket", description="socket needs no public URL")
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(3000, ge=1, le=65535)
+    http_path: str = Field("/slack/events", pattern=r"^/")
+    api_base_url: str | None = Field(None, description="Slack Web API base URL (a proxy); unset = Slack")
+    staff_channels: list[str] = Field(default_factory=list, description="channels answered as staff")
+    auto_answer_channels: list[str] = Field(default_factory=list,
+                                            description="channels where every message is answered")
+    escalation_channel: str = Field("", description="where hand-overs are posted; default: first staff channel")
+    support_group: str = Field("", description="S… user group (or U… user) mentioned on hand-over")
+    admin_users: list[str] = Field(default_factory=list, description="U… ids allowed to /reindex")
+    suggested_prompts: list[str] = Field(
+        default_factory=lambda: ["How do I return an item?", "How long does shipping take?",
+                                 "What does the warranty cover?"],
+        max_length=4, description="offered when someone opens the assistant (Slack shows up to 4)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _slack_variable_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        from dotenv import dotenv_values
+
+        found = {**dotenv_values(".env"), **os.environ}
+        names = {"bot_token": "SLACK_BOT_TOKEN", "app_token": "SLACK_APP_TOKEN",
+                 "signing_secret": "SLACK_SIGNING_SECRET"}
+        extra = {field: found[name] for field, name in names.items()
+                 if data.get(field) is None and found.get(name)}
+        return {**data, **extra}
+
+    @property
+    def staff_channel(self) -> str:
+        """The channel escalations go to."""
+        return self.escalation_channel or next(iter(self.staff_channels), "")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SUPPORTBOT_",
         env_nested_delimiter="__",
         env_file=".env",
+        # .env may also hold other tools' variables (SLACK_BOT_TOKEN…): only SUPPORTBOT_* are ours to check.
+        dotenv_filtering="match_prefix",
         extra="forbid",
         validate_default=True,
         populate_by_name=True,
@@ -244,6 +293,7 @@ class Settings(BaseSettings):
     )
     redis: RedisSettings = Field(default_factory=RedisSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
     weaviate: WeaviateSettings = Field(default_factory=WeaviateSettings)
     # The conventional variable names; they fill weaviate.url / weaviate.api_key when those are unset.
     weaviate_url_env: str | None = Field(None, validation_alias=AliasChoices("WEAVIATE_URL"), exclude=True)

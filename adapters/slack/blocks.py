@@ -1,0 +1,163 @@
+"""Neutral values -> Block Kit, as pure functions (no client, no I/O): tested without a network.
+
+Slack's limits shape these: a section holds at most 3,000 characters, a message at most 50
+blocks, a button label 75 characters and a button value 2,000.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.slack.mrkdwn import escape, link, to_mrkdwn
+from adapters.slack.refs import ThreadRef
+from bot.knowledge.indexer import IndexSummary
+from bot.types import Answer, Escalation, Source
+
+Block = dict[str, Any]
+
+TALK_TO_HUMAN = "talk_to_human"
+HELPFUL = "feedback_helpful"
+NOT_HELPFUL = "feedback_not_helpful"
+MARK_RESOLVED = "mark_resolved"
+
+PLACEHOLDER = ":hourglass_flowing_sand: Looking through our policies…"
+SECTION_CHARS = 3000
+MAX_BLOCKS = 50
+STAGE_LABELS = {"load": "Reading documents", "split": "Splitting changed documents",
+                "embed": "Embedding passages"}
+
+
+# ----- answers ---------------------------------------------------------------------------------
+
+def answer_blocks(answer: Answer, ref: ThreadRef) -> list[Block]:
+    """The whole reply: the answer in mrkdwn, its sources, then the buttons."""
+    body = text_sections(to_mrkdwn(answer.text, answer.sources))
+    return (body + footer_blocks(answer, ref))[:MAX_BLOCKS]
+
+
+def footer_blocks(answer: Answer, ref: ThreadRef) -> list[Block]:
+    """What follows the text: also the end of a streamed answer, whose text arrived already."""
+    return sources_blocks(answer.sources) + action_blocks(answer, ref)
+
+
+def notification_text(text: str) -> str:
+    """The plain `text` Slack shows in notifications and screen readers next to the blocks."""
+    return clip(text, SECTION_CHARS)
+
+
+def sources_blocks(sources: list[Source]) -> list[Block]:
+    if not sources:
+        return []
+    lines = [f"{s.number}. {link(s.url, s.title)}" + (f" · {escape(s.heading)}" if s.heading else "")
+             for s in sorted(sources, key=lambda s: s.number)]
+    return [{"type": "context", "elements": [mrkdwn("*Sources*\n" + clip("\n".join(lines), SECTION_CHARS))]}]
+
+
+def action_blocks(answer: Answer, ref: ThreadRef) -> list[Block]:
+    """Helpful / Not helpful / Talk to a human; a declined answer leads with the human."""
+    ref = ThreadRef(ref.channel, ref.thread, answer.answer_id)
+    declined = answer.mode == "declined"
+    human = [button("Talk to a human", TALK_TO_HUMAN, ref.encode(), primary=declined)] if answer.offer_human else []
+    feedback = ([button("Helpful", HELPFUL, answer.answer_id), button("Not helpful", NOT_HELPFUL, answer.answer_id)]
+                if answer.mode in ("generated", "extractive", "declined") else [])
+    elements = human + feedback if declined else feedback + human
+    return [{"type": "actions", "block_id": "answer_actions", "elements": elements}] if elements else []
+
+
+def apology_blocks(apology: str, ref: ThreadRef) -> list[Block]:
+    """Something failed: say so, and still offer a person."""
+    return [*text_sections(escape(apology)),
+            {"type": "actions", "block_id": "apology_actions",
+             "elements": [button("Talk to a human", TALK_TO_HUMAN, ref.encode(), primary=True)]}]
+
+
+# ----- hand-over -------------------------------------------------------------------------------
+
+def escalation_blocks(escalation: Escalation, *, permalink: str, support_mention: str) -> list[Block]:
+    """The staff channel's copy of a hand-over, with the button that gives the thread back."""
+    answer = escalation.last_answer
+    who = f"{support_mention} " if support_mention else ""
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "A customer asked for a person"}},
+        section(f"{who}<@{escalation.requested_by}> pressed *Talk to a human*."),
+        section("*Question*\n" + quote(escalation.question or "(not recorded: open the thread)")),
+    ]
+    if answer is not None:
+        blocks.append(section("*The bot's answer*\n" + clip(to_mrkdwn(answer.text, answer.sources), 2800)))
+        blocks += sources_blocks(answer.sources)
+    where = link(permalink, "Open the thread") if permalink else f"Thread {escalation.conversation.thread}"
+    blocks.append({"type": "context", "elements": [mrkdwn(where)]})
+    blocks.append({"type": "actions", "block_id": "escalation_actions", "elements": [
+        button("Mark resolved", MARK_RESOLVED, escalation.escalation_id, primary=True)]})
+    return blocks
+
+
+def resolved_blocks(blocks: list[Block], resolved_by: str) -> list[Block]:
+    """The staff message once resolved: the same, without the button, saying who resolved it."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    return [*kept, {"type": "context", "elements": [mrkdwn(f":white_check_mark: Resolved by <@{resolved_by}>")]}]
+
+
+def support_mention(group_or_user: str) -> str:
+    """How to notify the support team: <!subteam^S…> for a user group, <@U…> for one person."""
+    if group_or_user.startswith("S"):
+        return f"<!subteam^{group_or_user}>"
+    if group_or_user.startswith(("U", "W")):
+        return f"<@{group_or_user}>"
+    return ""
+
+
+# ----- /reindex --------------------------------------------------------------------------------
+
+def reindex_progress_text(stage: str, done: int, total: int) -> str:
+    return f":arrows_counterclockwise: Reindex: {STAGE_LABELS.get(stage, stage)} {done}/{total}"
+
+
+def reindex_summary_text(summary: IndexSummary) -> str:
+    lines = [
+        f":white_check_mark: Reindex finished: generation {summary.generation}"
+        + (" (full rebuild)" if summary.full else "") + f" in {summary.seconds:.1f} s.",
+        f"Documents: {summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
+        f"{summary.deleted} deleted ({summary.documents_total} in all).",
+        f"Passages: {summary.chunks_embedded} embedded, {summary.chunks_total} in the index.",
+    ]
+    lines += [f":warning: Skipped {escape(str(error))} (its previously indexed text is kept)"
+              for error in summary.errors]
+    return clip("\n".join(lines), SECTION_CHARS)
+
+
+# ----- small builders --------------------------------------------------------------------------
+
+def mrkdwn(text: str) -> Block:
+    return {"type": "mrkdwn", "text": text}
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": mrkdwn(clip(text, SECTION_CHARS))}
+
+
+def button(label: str, action_id: str, value: str, *, primary: bool = False) -> Block:
+    element: Block = {"type": "button", "text": {"type": "plain_text", "text": label[:75], "emoji": True},
+                      "action_id": action_id, "value": value}
+    if primary:
+        element["style"] = "primary"
+    return element
+
+
+def text_sections(text: str) -> list[Block]:
+    """Long text as several sections, split between paragraphs (or lines) where possible."""
+    sections, rest = [], text.strip()
+    while len(rest) > SECTION_CHARS:
+        cut = max(rest.rfind("\n\n", 0, SECTION_CHARS), rest.rfind("\n", 0, SECTION_CHARS))
+        cut = cut if cut > SECTION_CHARS // 2 else SECTION_CHARS
+        sections.append(section(rest[:cut]))
+        rest = rest[cut:].lstrip("\n")
+    return [*sections, section(rest)] if rest else sections
+
+
+def quote(text: str) -> str:
+    return "\n".join("> " + escape(line) for line in clip(text, 1500).splitlines() or [""])
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,127 @@
+"""Getting an answer into a thread: a placeholder then an update, or a stream in assistant threads.
+
+Never silent: whatever fails between the question and the answer (the service, rendering, a Slack
+call) ends as the apology with a "Talk to a human" button, posted by whichever way still works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_chat_stream import AsyncChatStream
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks
+from adapters.slack.refs import ThreadRef
+from bot.service import SupportBot
+from bot.types import Inquiry
+
+log = structlog.get_logger(__name__)
+
+
+async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry,
+                                  ref: ThreadRef) -> None:
+    """Post "looking…" at once (well within a second), then replace it with the answer."""
+    placeholder = await client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread,
+                                                text=blocks.PLACEHOLDER)
+    message = _Reply(client, ref, placeholder.get("ts"))
+    try:
+        answer = await bot.answer(inquiry)
+        await message.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+    except Exception as exc:
+        log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
+        await message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology())
+
+
+async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry, ref: ThreadRef,
+                             *, team: str, user: str) -> None:
+    """Assistant threads: stream generated text as it arrives, then add sources and buttons.
+
+    Answers that are not generated (cached, extractive, declined) arrive whole and are posted
+    whole. If what streamed is not the final answer (the model failed mid-way and the service
+    fell back to quoting the policy, or citations were dropped), the streamed message is replaced
+    by the final one. The caller has set the "thinking" status; Slack clears it on our reply.
+    """
+    stream = _Stream(await client.chat_stream(channel=ref.channel, thread_ts=ref.thread,
+                                              recipient_team_id=team or None, recipient_user_id=user))
+    try:
+        answer = await bot.answer(inquiry, on_delta=stream.append)
+    except Exception as exc:
+        log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
+        await _apologise_after(stream, bot, client, ref)
+        return
+    reply = _Reply(client, ref, None)
+    if stream.live:
+        if stream.text.strip() == answer.text.strip():
+            if await stream.finish(blocks.footer_blocks(answer, ref)):
+                return
+        elif await stream.finish(None):
+            reply.ts = stream.ts
+    await reply.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+
+
+class _Stream:
+    """chat.startStream / appendStream / stopStream, giving up quietly if Slack refuses it."""
+
+    def __init__(self, stream: AsyncChatStream) -> None:
+        self.stream = stream
+        self.text = ""
+        self.broken = False
+
+    @property
+    def live(self) -> bool:
+        """Text went into the stream (perhaps still buffered) and Slack has not refused it."""
+        return bool(self.text) and not self.broken
+
+    @property
+    def ts(self) -> str | None:
+        return self.stream.ts
+
+    async def append(self, piece: str) -> None:
+        # A failed append must not look like a model failure to the service: stop streaming and
+        # let the finished answer be posted whole instead.
+        if self.broken:
+            return
+        self.text += piece
+        try:
+            await self.stream.append(markdown_text=piece)
+        except Exception as exc:
+            log.warning("streaming to Slack failed; posting the answer whole", error=repr(exc))
+            self.broken = True
+
+    async def finish(self, footer: list[dict[str, Any]] | None, markdown_text: str | None = None) -> bool:
+        try:
+            await self.stream.stop(blocks=footer, markdown_text=markdown_text)
+            return True
+        except Exception as exc:
+            log.warning("could not finish the Slack stream", error=repr(exc))
+            self.broken = True
+            return False
+
+
+async def _apologise_after(stream: _Stream, bot: SupportBot, client: AsyncWebClient, ref: ThreadRef) -> None:
+    apology = bot.apology()
+    apology_blocks = blocks.apology_blocks(apology, ref)
+    if stream.live and await stream.finish(apology_blocks[-1:], markdown_text="\n\n" + apology):
+        return
+    await _Reply(client, ref, None).show(apology_blocks, apology)
+
+
+class _Reply:
+    """One bot message in the thread: updated in place if it exists, else posted."""
+
+    def __init__(self, client: AsyncWebClient, ref: ThreadRef, ts: str | None) -> None:
+        self.client, self.ref, self.ts = client, ref, ts
+
+    async def show(self, reply_blocks: list[dict[str, Any]], text: str) -> None:
+        if self.ts:
+            try:
+                await self.client.chat_update(channel=self.ref.channel, ts=self.ts, text=text, blocks=reply_blocks)
+                return
+            except SlackApiError as exc:  # e.g. the placeholder was deleted: post instead
+                log.warning("could not update the placeholder; posting a new reply", error=repr(exc))
+        response = await self.client.chat_postMessage(channel=self.ref.channel, thread_ts=self.ref.thread,
+                                                      text=text, blocks=reply_blocks)
+        self.ts = response.get("ts")

@@ -1,0 +1,72 @@
+"""Fixtures: the mock Slack Web API, the real Redis under a random key prefix, the bolt app."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from adapters.slack.app import build_app
+from bot.settings import SlackSettings
+from tests.adapters.slack.harness import ADMIN, AUTO, SIGNING_SECRET, STAFF, Harness
+from tests.fakes.slack_api import FakeSlack
+from tests.helpers import build_test_bot
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(autouse=True)
+def _no_slack_tokens(monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake_slack():
+    with FakeSlack() as slack:
+        yield slack
+
+
+def slack_settings(fake: FakeSlack, **overrides) -> SlackSettings:
+    values = dict(bot_token="xoxb-test", signing_secret=SIGNING_SECRET, mode="http", api_base_url=fake.base_url,
+                  staff_channels=[STAFF], escalation_channel=STAFF, support_group="S0SUPPORT",
+                  admin_users=[ADMIN], auto_answer_channels=[AUTO])
+    return SlackSettings(**{**values, **overrides})
+
+
+@pytest.fixture
+async def redis_prefix():
+    """A key prefix of our own on the real Redis, removed afterwards."""
+    prefix = f"test-slack-{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = aioredis.Redis.from_url(REDIS_URL)
+    keys = [key async for key in client.scan_iter(match=prefix + "*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+def bot_settings(sample_settings, fake_slack, redis_prefix):
+    return sample_settings.model_copy(update={
+        "redis_url": SecretStr(REDIS_URL),
+        "redis": sample_settings.redis.model_copy(update={"key_prefix": redis_prefix}),
+        "rate_limit": sample_settings.rate_limit.model_copy(update={"enabled": False}),
+        "slack": slack_settings(fake_slack),
+    })
+
+
+async def make_harness(settings, embeddings, fake_slack, *, answerer=None, process_before_response=True):
+    bot = build_test_bot(settings, embeddings, answerer=answerer)
+    app, rt = build_app(bot, settings.slack, process_before_response=process_before_response)
+    return Harness(app=app, rt=rt, bot=bot, slack=fake_slack)
+
+
+@pytest.fixture
+async def harness(bot_settings, embeddings, fake_slack):
+    h = await make_harness(bot_settings, embeddings, fake_slack)
+    yield h
+    await h.rt.drain()
+    await h.bot.close()
