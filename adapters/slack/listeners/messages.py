@@ -1,8 +1,8 @@
 """Questions: mentions, DMs, auto-answer channels, follow-ups, and Slack's assistant threads.
 
 Where to answer is decided here; how is delivery's; what is the service's. Whether the bot has
-answered in a thread is read from the service's thread memory (Redis), not from this process, so
-any worker can take the follow-up.
+answered in a thread is recorded by the service (Redis), not in this process, so any worker can
+take the follow-up.
 """
 
 from __future__ import annotations
@@ -89,8 +89,7 @@ async def _addressed_without_mention(rt: Runtime, message: Message) -> bool:
         return True
     if not message.in_thread:
         return False
-    history = await rt.bot.history(ThreadRef(message.channel, message.thread).conversation)
-    return any(turn.role == "assistant" for turn in history)
+    return await rt.bot.follows_thread(ThreadRef(message.channel, message.thread).conversation)
 
 
 async def _answer(rt: Runtime, client: AsyncWebClient, message: Message, bot_user_id: str, event_id: str,
@@ -98,7 +97,10 @@ async def _answer(rt: Runtime, client: AsyncWebClient, message: Message, bot_use
     if await _handed_over(rt, client, message, notify=mentioned):
         return
     inquiry = inquiry_from_message(message, rt.slack, bot_user_id=bot_user_id, event_id=event_id)
-    await answer_with_placeholder(rt.bot, client, inquiry, ThreadRef(message.channel, message.thread))
+    thread = ThreadRef(message.channel, message.thread)
+    await answer_with_placeholder(rt.bot, client, inquiry, thread)
+    if not message.is_dm:
+        await rt.bot.follow_thread(thread.conversation)
 
 
 async def _handed_over(rt: Runtime, client: AsyncWebClient, message: Message, *, notify: bool) -> bool:
