@@ -62,14 +62,20 @@ class Records:
     # ----- escalations ---------------------------------------------------------------------
 
     async def save_escalation(self, escalation: Escalation) -> Escalation:
-        """Store a new hand-over, or return the one already open in that thread."""
+        """Store a new hand-over, or return the one already open in that thread.
+
+        The record is written before the thread's pointer is claimed, so whoever loses the claim
+        always finds the winner's record behind the pointer.
+        """
+        record_key = self.state.key("escalation", escalation.escalation_id)
+        await self.state.run(lambda r: r.set(record_key, escalation_to_json(escalation)))
         open_key = self._open_key(escalation.conversation)
-        claimed = await self.state.run(lambda r: r.set(open_key, escalation.escalation_id, nx=True))
-        if not claimed:
+        if not await self.state.run(lambda r: r.set(open_key, escalation.escalation_id, nx=True)):
             existing = await self.open_escalation(escalation.conversation)
             if existing is not None:
+                await self.state.run(lambda r: r.delete(record_key))
                 return existing
-            await self.state.run(lambda r: r.set(open_key, escalation.escalation_id))
+            await self.state.run(lambda r: r.set(open_key, escalation.escalation_id))  # resolved meanwhile
         await self._write(escalation, event="opened")
         return escalation
 
@@ -86,10 +92,11 @@ class Records:
         escalation = await self.find_escalation(escalation_id)
         if escalation is None or escalation.resolved_by:
             return escalation
-        won = await self.state.run(lambda r: r.set(self.state.key("escalation-resolved", escalation_id),
-                                                   resolved_by, nx=True))
-        if not won:
-            return await self.find_escalation(escalation_id)
+        marker = self.state.key("escalation-resolved", escalation_id)
+        won = await self.state.run(lambda r: r.set(marker, resolved_by, nx=True))
+        if not won:  # the winner may not have rewritten the record yet: its name is in the marker
+            winner = await self.state.run(lambda r: r.get(marker))
+            return replace(escalation, resolved_by=winner.decode() if winner else escalation.resolved_by)
         resolved = replace(escalation, resolved_by=resolved_by)
         await self._write(resolved, event="resolved")
         open_key = self._open_key(escalation.conversation)
