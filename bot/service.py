@@ -11,6 +11,7 @@ retried deliveries, hand-over to a human, feedback, and `/reindex` as a one-at-a
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 import uuid
@@ -28,7 +29,7 @@ from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, history_text
 from bot.knowledge.embeddings import embed_query
 from bot.knowledge.index import IndexStoreError
-from bot.knowledge.indexer import IndexSummary, ProgressCallback, reindex
+from bot.knowledge.indexer import IndexSummary, ProgressCallback, ReindexError, reindex
 from bot.knowledge.reindex_job import LOCK_TTL_S, AsyncProgress, run_reindex_job
 from bot.knowledge.tenancy import settings_for_tenant, tenant_scope
 from bot.prompts import PromptSet, PromptStore
@@ -87,7 +88,11 @@ class SupportBot:
         standalone = await self._standalone(inquiry.text, history, prompts)
         rewritten = time.perf_counter()
 
-        key = cache_key(standalone, inquiry.audience, self.index.generation(), prompts.version,
+        try:  # in a thread: the local index may load a new generation from disk here
+            generation = await asyncio.to_thread(self.index.generation)
+        except IndexStoreError as exc:
+            return self._unavailable(prompts, inquiry, standalone, exc)
+        key = cache_key(standalone, inquiry.audience, generation, prompts.version,
                         self.model_signature, tenant=inquiry.tenant)
         vector = None
         answer = await self._safely(self.cache.get(key), None, "cache.get") if self._caching else None
@@ -97,7 +102,8 @@ class SupportBot:
         if answer is None:
 
             async def fresh() -> Answer:
-                return await self._fresh(inquiry, prompts, standalone, history, key, vector, on_delta)
+                return await self._fresh(inquiry, prompts, standalone, history, key, generation,
+                                         vector, on_delta)
 
             answer, computed = await self.state.stampede.once(key, fresh) if self._caching else (await fresh(), True)
         else:
@@ -116,20 +122,23 @@ class SupportBot:
         return answer
 
     async def _fresh(self, inquiry: Inquiry, prompts: PromptSet, standalone: str, history: list[Turn],
-                     key: CacheKey, vector, on_delta: DeltaCallback | None) -> Answer:
+                     key: CacheKey, generation: int, vector, on_delta: DeltaCallback | None) -> Answer:
         """Retrieve and compose an answer nobody has cached, and cache it if it may be."""
-        generation = self.index.generation()
         try:
             retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience, vector)
-        except IndexStoreError as exc:  # the index is down: apologise, offer a human, cache nothing
-            log.error("policy index unavailable; apologising", error=str(exc))
-            return self._answer(prompts, inquiry, self.apology(), mode="unavailable", question=standalone)
+        except IndexStoreError as exc:
+            return self._unavailable(prompts, inquiry, standalone, exc)
         answer, cacheable = await self._compose(inquiry, prompts, standalone, history, retrieval, on_delta)
         answer.generation = generation
         answer.timings_ms.update(retrieval.timings_ms)
         if cacheable and self._caching:
             await self._safely(self.cache.set(key, answer, retrieval.query_vector), None, "cache.set")
         return answer
+
+    def _unavailable(self, prompts: PromptSet, inquiry: Inquiry, standalone: str, exc: Exception) -> Answer:
+        """The index is down: apologise and offer a human; nothing of this is cached."""
+        log.error("policy index unavailable; apologising", error=str(exc))
+        return self._answer(prompts, inquiry, self.apology(), mode="unavailable", question=standalone)
 
     async def _rate_decision(self, inquiry: Inquiry) -> RateDecision:
         if inquiry.is_admin:
@@ -232,7 +241,7 @@ class SupportBot:
         return Answer(
             text=text, sources=sources or [], grounded=grounded, answer_id=_new_id(),
             prompt_version=prompts.version, standalone_question=question, mode=mode,
-            offer_human=True, audience=inquiry.audience, generation=self.index.generation(),
+            offer_human=True, audience=inquiry.audience,
         )
 
     # ----- hand-over and feedback ----------------------------------------------------------
@@ -308,11 +317,28 @@ class SupportBot:
                            full=full, **kwargs)
 
     async def run_reindex(self, *, requested_by: str, full: bool = False,
-                          on_progress: AsyncProgress | None = None) -> IndexSummary:
-        """`/reindex`: one at a time across workers (ReindexBusy otherwise), off the event loop."""
-        lock = Lock(self.state.redis, "reindex", ttl_s=LOCK_TTL_S)
-        return await run_reindex_job(lock, self.reindex, requested_by=requested_by, full=full,
-                                     on_progress=on_progress)
+                          on_progress: AsyncProgress | None = None, tenant: str | None = None) -> IndexSummary:
+        """`/reindex`: one at a time per knowledge base across workers (ReindexBusy otherwise),
+        off the event loop. `tenant` is the asking team, used with weaviate.multi_tenancy."""
+        tenant = tenant if self.settings.weaviate.multi_tenancy else None
+        lock = Lock(self.state.redis, f"reindex:{tenant}" if tenant else "reindex", ttl_s=LOCK_TTL_S)
+        return await run_reindex_job(lock, functools.partial(self.reindex, tenant=tenant),
+                                     requested_by=requested_by, full=full, on_progress=on_progress)
+
+    async def index_if_empty(self) -> None:
+        """At an adapter's first start, index the knowledge base; a failure is logged, not fatal,
+        so the bot still starts (and declines with a human offered until an index exists)."""
+        if self.settings.weaviate.multi_tenancy:
+            return  # each team is indexed on its own (`supportbot index --tenant`, /reindex)
+        try:
+            if await asyncio.to_thread(self.index.generation) > 0:
+                return
+            log.warning("first start: indexing the knowledge base")
+            summary = await self.run_reindex(requested_by="startup")
+            log.warning("indexed", documents=summary.documents_total, chunks=summary.chunks_total)
+        except (ReindexError, IndexStoreError) as exc:
+            log.error("could not index the knowledge base at start; answering from what is there",
+                      error=str(exc))
 
     async def close(self) -> None:
         await self.state.redis.close()

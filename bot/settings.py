@@ -198,7 +198,8 @@ class DiscordSettings(BaseModel):
     admin_role_ids: list[int] = Field(default_factory=list, description="roles allowed to run /reindex")
     admin_user_ids: list[int] = Field(default_factory=list, description="users allowed to run /reindex")
     admin_permission: Literal["manage_guild", "administrator", "manage_channels", "none"] = Field(
-        "manage_guild", description="members with this server permission may run /reindex too"
+        "none", description="members with this server permission may run /reindex too (opt-in: "
+        "it applies in every server the bot is in)"
     )
     escalation_channel_id: int | None = Field(None, description="staff channel that receives hand-overs")
     support_role_id: int | None = Field(None, description="role mentioned on each hand-over")

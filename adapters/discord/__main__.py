@@ -21,9 +21,7 @@ async def run(settings: Settings) -> None:
     from bot.wiring import build_bot  # loads the embedding model
 
     support = build_bot(settings)
-    if support.index.generation() == 0:
-        log.warning("first run: indexing the knowledge base")
-        await support.run_reindex(requested_by="startup")
+    await support.index_if_empty()
     if settings.discord.escalation_channel_id is None:
         log.warning("discord.escalation_channel_id is not set: hand-overs are recorded but not posted")
     client = SupportClient(support, settings.discord)

@@ -85,19 +85,21 @@ def is_new_forum_post(facts: MessageFacts, settings: DiscordSettings) -> bool:
             and facts.message_id == place.channel_id)
 
 
-def audience_for(place: Place, author: Author, settings: DiscordSettings) -> Audience:
-    """Staff in configured staff channels (and their threads) or with a staff role."""
+def audience_for(place: Place, author: Author, settings: DiscordSettings, *, private: bool = False) -> Audience:
+    """Staff answers only where only staff read them: configured staff channels (and their
+    threads), or a private reply (/ask) to someone with a staff role. A staff member asking in a
+    public channel gets the public answer, since customers read it (and its thread's memory)."""
     in_staff_channel = bool({place.channel_id, place.parent_id} & set(settings.staff_channel_ids))
-    if in_staff_channel or author.role_ids & set(settings.staff_role_ids):
+    if in_staff_channel or (private and author.role_ids & set(settings.staff_role_ids)):
         return Audience.STAFF
     return Audience.PUBLIC
 
 
 def is_admin(author: Author, settings: DiscordSettings) -> bool:
     """Checked here, not left to Discord's default command permissions, which servers can change."""
+    # A server permission alone is opt-in: the bot may sit in servers whose managers are not ours.
     return (author.id in settings.admin_user_ids
             or bool(author.role_ids & set(settings.admin_role_ids))
-            or "administrator" in author.permissions
             or (settings.admin_permission != "none" and settings.admin_permission in author.permissions))
 
 
@@ -200,6 +202,6 @@ def command_inquiry(interaction: discord.Interaction, question: str, conversatio
     place = (place_from(channel, interaction.guild_id) if channel is not None
              else Place(guild_id=interaction.guild_id, channel_id=interaction.channel_id or 0))
     return Inquiry(text=question, conversation=conversation, user_id=str(author.id),
-                   audience=audience_for(place, author, settings), user_name=author.name,
+                   audience=audience_for(place, author, settings, private=True), user_name=author.name,
                    event_id=str(interaction.id), is_admin=is_admin(author, settings),
                    tenant=team_of(place))

@@ -138,9 +138,7 @@ async def run(settings: Settings) -> None:
 
     bot = build_bot(settings)
     try:
-        if bot.index.generation() == 0:
-            log.warning("first start: indexing the knowledge base")
-            await asyncio.to_thread(bot.reindex)
+        await bot.index_if_empty()
         app, rt = build_app(bot, settings.slack)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

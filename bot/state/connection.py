@@ -12,7 +12,6 @@ process, nothing survives a restart, and several workers would not share it.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -47,7 +46,7 @@ class RedisState:
         self.shared = shared  # False for the in-process fallback: one worker only
         self._budget_s = settings.connect_timeout_s + settings.socket_timeout_s
         self._retry_after_s = settings.retry_after_s
-        self._open_until = 0.0
+        self._open = False  # set by a failure, cleared only by a successful background probe
         self._probe: asyncio.Task | None = None
 
     def key(self, *parts: str) -> str:
@@ -55,7 +54,7 @@ class RedisState:
 
     @property
     def available(self) -> bool:
-        return time.monotonic() >= self._open_until
+        return not self._open
 
     async def run(self, operation: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
         """Run one operation (a command or a pipeline) unless the breaker is open."""
@@ -71,10 +70,11 @@ class RedisState:
         return result
 
     def _trip(self, exc: BaseException) -> None:
-        if self.available:  # first failure of this outage
+        if not self._open:  # first failure of this outage
             log.error("Redis is not answering; continuing without cache, memory and limits "
                       "until it is back", redis=self.description, error=repr(exc))
-        self._open_until = time.monotonic() + self._retry_after_s
+        self._open = True
+        self._schedule_probe()
 
     def _schedule_probe(self) -> None:
         if self._probe is None or self._probe.done():
@@ -82,16 +82,13 @@ class RedisState:
 
     async def _probe_later(self) -> None:
         """Ping in the background until Redis answers, so no answer waits on a dead server."""
-        while not self.available:
-            await asyncio.sleep(max(0.0, self._open_until - time.monotonic()))
+        while self._open:
+            await asyncio.sleep(self._retry_after_s)
             try:
                 await asyncio.wait_for(self.client.ping(), timeout=self._budget_s * 2)
             except _OUTAGES:
-                self._open_until = time.monotonic() + self._retry_after_s
                 continue
-            except asyncio.CancelledError:
-                raise
-            self._open_until = 0.0
+            self._open = False
             log.warning("Redis is answering again; cache, memory and limits are back",
                         redis=self.description)
 

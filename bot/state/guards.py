@@ -74,10 +74,6 @@ class RateLimiter:
         return RateDecision(bool(allowed), 0.0 if allowed else max(0.0, float(wait)))
 
 
-class LockHeld(Exception):
-    """Someone else holds the lock; the message says who and since when, if known."""
-
-
 class Lock:
     """A lock shared by every worker (SET NX with an expiry, released only by its owner)."""
 

@@ -40,7 +40,10 @@ class Stampede:
             future.set_result(result)
             return result, led
         except BaseException as exc:
-            future.set_exception(exc)
+            # Waiters get an ordinary error even if the leader was cancelled, so their adapters'
+            # error handling (an apology) still runs; a CancelledError would skip it.
+            failure = exc if isinstance(exc, Exception) else RuntimeError("the first identical question was cancelled")
+            future.set_exception(failure)
             future.exception()  # mark retrieved: waiters re-raise it, nobody logs it as lost
             raise
         finally:

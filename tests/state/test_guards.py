@@ -92,3 +92,22 @@ async def test_run_reindex_through_the_service_reports_progress(tmp_path, small_
     assert summary.documents_total == 3 and summary.chunks_embedded > 0
     assert {"load", "embed"} <= set(stages)
     await bot.close()
+
+
+async def test_index_if_empty_indexes_once_and_never_stops_a_start(tmp_path, small_kb, embeddings, prefix):
+    from tests.conftest import make_settings
+
+    settings = with_redis(make_settings(tmp_path, small_kb), prefix)
+    bot = make_bot(settings, embeddings)
+    await bot.index_if_empty()
+    assert bot.index.generation() == 1
+    await bot.index_if_empty()  # already indexed: nothing to do
+    assert bot.index.generation() == 1
+    await bot.close()
+
+    other = with_redis(make_settings(tmp_path / "other", small_kb), prefix + "b:")
+    bot = make_bot(other, embeddings)
+    assert await Lock(bot.state.redis, "reindex", 60).acquire("another worker")
+    await bot.index_if_empty()  # another worker is indexing: logged, and this one starts anyway
+    assert bot.index.generation() == 0
+    await bot.close()

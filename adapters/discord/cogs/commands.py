@@ -53,8 +53,9 @@ class Commands(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         progress = _Progress(interaction, self.settings.edit_interval_s)
         try:
-            summary = await self.support.run_reindex(requested_by=author.name or str(author.id), full=full,
-                                                     on_progress=progress)
+            summary = await self.support.run_reindex(
+                requested_by=author.name or str(author.id), full=full, on_progress=progress,
+                tenant=str(interaction.guild_id) if interaction.guild_id else None)
         except ReindexBusy as exc:
             text = f"⏸️ {exc}"
         except ReindexError as exc:

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.convert import ask_thread, inquiry_from_command, is_admin
+from adapters.slack.listeners.messages import HANDED_OVER
 from adapters.slack.refs import ThreadRef
 from adapters.slack.runtime import Runtime
 from bot.knowledge.indexer import ReindexError
@@ -35,6 +36,7 @@ BUSY_WAIT_S = 1.0  # how long the ack waits to learn whether another reindex hol
 class _ReindexJob:
     admin: str
     full: bool
+    team: str = ""  # the workspace: its own knowledge base with weaviate.multi_tenancy
     acknowledged: bool = False  # after the ack, news (even a refusal) goes to the admin's DM
     dm_channel: str = ""
     progress_ts: str = ""
@@ -47,7 +49,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         if not is_admin(user, rt.slack):
             await ack(text=NOT_ADMIN)
             return
-        job = _ReindexJob(admin=user, full=(command.get("text") or "").strip().lower() == "full")
+        job = _ReindexJob(admin=user, full=(command.get("text") or "").strip().lower() == "full",
+                          team=command.get("team_id", ""))
         task = rt.spawn(_run(rt, client, job), name="slack-reindex")
         # A refusal usually comes within milliseconds (a Redis SET NX): show it in the reply itself.
         done, _ = await asyncio.wait({task}, timeout=BUSY_WAIT_S)
@@ -61,6 +64,9 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         async with rt.working():
             inquiry = inquiry_from_command(command, rt.slack)
             ref = ThreadRef(inquiry.conversation.channel, ask_thread(inquiry.user_id))
+            if await rt.bot.is_escalated(inquiry.conversation):  # a person has this conversation
+                await respond(response_type="ephemeral", replace_original=False, text=HANDED_OVER)
+                return
             try:
                 answer = await rt.bot.answer(inquiry)
                 reply, text = blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text)
@@ -77,7 +83,8 @@ async def _run(rt: Runtime, client: AsyncWebClient, job: _ReindexJob) -> str | N
         await _show_progress(client, job, blocks.reindex_progress_text(stage, done, total))
 
     try:
-        summary = await rt.bot.run_reindex(requested_by=f"<@{job.admin}>", full=job.full, on_progress=progress)
+        summary = await rt.bot.run_reindex(requested_by=f"<@{job.admin}>", full=job.full, on_progress=progress,
+                                           tenant=job.team or None)
         text = blocks.reindex_summary_text(summary)
     except ReindexBusy as exc:
         if not job.acknowledged:

@@ -55,6 +55,7 @@ def discord_settings(**overrides: Any) -> DiscordSettings:
         auto_answer_channel_ids=[AUTO_CHANNEL], forum_channel_ids=[FORUM_CHANNEL],
         staff_channel_ids=[STAFF_CHANNEL], staff_role_ids=[STAFF_ROLE], admin_role_ids=[ADMIN_ROLE],
         escalation_channel_id=ESCALATION_CHANNEL, support_role_id=SUPPORT_ROLE, edit_interval_s=0.3,
+        admin_permission="manage_guild",
     )
     return DiscordSettings(**{**values, **overrides})
 

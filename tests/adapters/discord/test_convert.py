@@ -27,7 +27,8 @@ from bot.settings import DiscordSettings
 from bot.types import Audience
 
 SETTINGS = DiscordSettings(auto_answer_channel_ids=[10], forum_channel_ids=[20], staff_channel_ids=[30],
-                           staff_role_ids=[7], admin_role_ids=[8], admin_user_ids=[99])
+                           staff_role_ids=[7], admin_role_ids=[8], admin_user_ids=[99],
+                           admin_permission="manage_guild")
 GUILD, BOT = 1, 500
 CUSTOMER = Author(id=5, name="casey")
 
@@ -60,10 +61,13 @@ def test_only_the_opening_message_of_a_forum_post_is_answered_unasked():
     assert route_for(facts(post, message_id=2001), SETTINGS, followed=False) is None
 
 
-def test_audience_by_channel_thread_parent_or_role():
+def test_audience_by_staff_channel_or_thread_or_a_private_reply_to_a_staff_role():
     assert audience_for(Place(GUILD, 30), CUSTOMER, SETTINGS) is Audience.STAFF
     assert audience_for(Place(GUILD, 31, parent_id=30, is_thread=True), CUSTOMER, SETTINGS) is Audience.STAFF
-    assert audience_for(Place(GUILD, 11), Author(id=5, role_ids=frozenset({7})), SETTINGS) is Audience.STAFF
+    agent = Author(id=5, role_ids=frozenset({7}))
+    assert audience_for(Place(GUILD, 11), agent, SETTINGS) is Audience.PUBLIC  # customers read it
+    assert audience_for(Place(GUILD, 11), agent, SETTINGS, private=True) is Audience.STAFF
+    assert audience_for(Place(GUILD, 11), CUSTOMER, SETTINGS, private=True) is Audience.PUBLIC
     assert audience_for(Place(GUILD, 11), CUSTOMER, SETTINGS) is Audience.PUBLIC
     assert audience_for(Place(None, 12), CUSTOMER, SETTINGS) is Audience.PUBLIC
 
@@ -72,7 +76,8 @@ def test_admins_by_user_role_or_permission():
     assert is_admin(Author(id=99), SETTINGS)
     assert is_admin(Author(id=5, role_ids=frozenset({8})), SETTINGS)
     assert is_admin(Author(id=5, permissions=frozenset({"manage_guild"})), SETTINGS)
-    assert is_admin(Author(id=5, permissions=frozenset({"administrator"})), SETTINGS)
+    # Permissions count only when opted in: the bot may be in servers whose managers are not ours.
+    assert not is_admin(Author(id=5, permissions=frozenset({"administrator"})), DiscordSettings())
     assert not is_admin(Author(id=5, role_ids=frozenset({7}), permissions=frozenset({"send_messages"})), SETTINGS)
     strict = SETTINGS.model_copy(update={"admin_permission": "none"})
     assert not is_admin(Author(id=5, permissions=frozenset({"manage_guild"})), strict)
