@@ -24,6 +24,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.evaluation.datasets import DEFAULT_CORPUS, DEFAULT_OFFTOPIC, DEFAULT_QUESTIONS, DatasetError
 from bot.knowledge.embeddings import EmbeddingsError
 from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
@@ -40,7 +41,7 @@ prompts_app = typer.Typer(help="Work with the prompt files.", no_args_is_help=Tr
 app.add_typer(prompts_app, name="prompts")
 out = Console()
 err = Console(stderr=True)
-USER_ERRORS = (SettingsError, PromptError, EmbeddingsError, ReindexError, IndexStoreError)
+USER_ERRORS = (DatasetError, SettingsError, PromptError, EmbeddingsError, ReindexError, IndexStoreError)
 STAGE_LABELS = {"load": "Loading documents", "split": "Splitting", "embed": "Embedding chunks"}
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Settings file (TOML).")]
@@ -254,6 +255,50 @@ def prompts_check(config: ConfigOption = None) -> None:
         table.add_row(name, ", ".join(f"{{{p}}}" for p in sorted(used)) or "-", spec.purpose)
     out.print(table)
     out.print("[green]All prompt files are valid.[/]")
+
+
+@app.command("eval")
+@friendly_errors
+def evaluate(
+    corpus: Annotated[Path, typer.Option(help="Knowledge base (JSONL).")] = DEFAULT_CORPUS,
+    questions: Annotated[Path, typer.Option(help="Dialogue questions (doc2dial JSONL).")] = DEFAULT_QUESTIONS,
+    offtopic: Annotated[Path, typer.Option(help="Off-topic requests (CLINC150 JSONL).")] = DEFAULT_OFFTOPIC,
+    subset: Annotated[str | None, typer.Option(help="'small': the subset_small questions, for quick runs.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here (and .md beside it).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Measure retrieval, declines, citations and latency on real questions, beside baselines."""
+    from bot.evaluation import report as reports
+    from bot.evaluation.datasets import load_offtopic, load_questions
+    from bot.evaluation.runner import eval_settings, run_questions
+
+    if subset not in (None, "small"):
+        raise typer.BadParameter("the only subset is 'small'", param_hint="--subset")
+    small = subset == "small"
+    asked = load_questions(questions, small=small) + load_offtopic(offtopic, small=small)
+    bot = _bot(eval_settings(_settings(config), corpus))
+    _print_summary(_run_index(bot, full=False), err)
+    columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("Asking questions", total=len(asked))
+        outcomes = asyncio.run(run_questions(bot, asked, lambda _s, done, _t: progress.update(task, completed=done)))
+    summary = reports.summarise(outcomes)
+    header = (f"Corpus `{corpus}`, questions `{questions}`, off-topic `{offtopic}`"
+              f"{', subset small' if small else ''}; offline answerer, answer cache off.")
+    table = Table(title="supportbot eval")
+    for column in ("metric", "supportbot", "BM25, last message", "dense, last message"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for row in reports.table_rows(summary):
+        table.add_row(*row)
+    out.print(table)
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(summary, indent=2) + "\n")
+        report.with_suffix(".md").write_text(reports.markdown(summary, header))
+        err.print(f"Reports: {report} and {report.with_suffix('.md')}")
+    if summary["citation_validity"] < 1.0:
+        err.print("[bold red]Citation validity below 100%:[/] some [n] markers name no source.")
+        raise typer.Exit(1)
 
 
 def main() -> None:
