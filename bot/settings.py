@@ -125,6 +125,9 @@ class RedisSettings(BaseModel):
     retry_after_s: float = Field(
         5.0, gt=0, le=600, description="after a failure, how long to skip Redis before trying again"
     )
+    max_connections: int = Field(
+        1000, ge=10, le=100_000, description="per worker; redis-py's default of 100 is too few under load"
+    )
     event_ttl_s: int = Field(3600, ge=60, description="how long a platform event id is remembered")
     answer_ttl_s: int = Field(
         30 * 24 * 3600, ge=3600, description="how long answers stay findable for buttons"

@@ -20,6 +20,7 @@ from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.settings import RedisSettings, Settings
@@ -64,6 +65,8 @@ class RedisState:
         try:
             # The client has its own timeouts; this bounds a whole pipeline as well.
             result = await asyncio.wait_for(operation(self.client), timeout=self._budget_s * 2)
+        except MaxConnectionsError as exc:  # this worker is busy, Redis is fine: skip this call only
+            raise StateUnavailable(f"no free Redis connection: {exc}") from exc
         except _OUTAGES as exc:
             self._trip(exc)
             raise StateUnavailable(f"Redis is unavailable: {exc!r}") from exc
@@ -112,6 +115,7 @@ def connect(settings: Settings, *, warn: bool = True) -> RedisState:
             # redis-py retries three times by default: that would triple every timeout.
             retry=Retry(NoBackoff(), 0),
             health_check_interval=30,
+            max_connections=settings.redis.max_connections,
         )
         return RedisState(client, settings.redis, description=_redacted(url), shared=True)
 
@@ -119,7 +123,8 @@ def connect(settings: Settings, *, warn: bool = True) -> RedisState:
 
     (log.warning if warn else log.info)("REDIS_URL is not set: keeping cache, memory and escalations in this process "
                 "only (lost on restart, not shared between workers). Set REDIS_URL for production.")
-    client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())  # one server per bot
+    client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(),  # one server per bot
+                                      max_connections=settings.redis.max_connections)
     return RedisState(client, settings.redis, description="in-process", shared=False)
 
 

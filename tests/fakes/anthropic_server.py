@@ -157,7 +157,7 @@ class FakeAnthropic:
 
     def start(self) -> "FakeAnthropic":
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)  # port 0: a free one
+        self._server = _Server(("127.0.0.1", 0), _Handler)  # port 0: a free one
         self._server.daemon_threads = True  # a hung handler must not block exit
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -214,6 +214,11 @@ class FakeAnthropic:
             "cache_read_input_tokens": read // 4,
             "output_tokens": max(1, len(output_text) // 4),  # never 0, like the API
         }
+
+
+class _Server(ThreadingHTTPServer):
+    # The standard backlog of 5 refuses connections when benchmarks open hundreds at once.
+    request_queue_size = 512
 
 
 class _Handler(BaseHTTPRequestHandler):

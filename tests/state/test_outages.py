@@ -87,3 +87,15 @@ async def test_the_bot_recovers_when_redis_answers_again(sample_settings, prefix
     assert (await bot.answer(inquiry("Do gift cards expire?"))).cached
     await bot.close()
 
+
+
+async def test_a_busy_connection_pool_is_not_mistaken_for_an_outage(sample_settings, prefix):
+    from bot.state.connection import connect
+
+    state = connect(with_redis(sample_settings, prefix, max_connections=10))
+    results = await asyncio.gather(*(state.run(lambda r: r.blpop(prefix + "never", timeout=0.2))
+                                     for _ in range(30)), return_exceptions=True)
+    assert any(isinstance(r, StateUnavailable) for r in results)  # more callers than connections
+    assert state.available  # ...but Redis is fine, so the breaker stays closed
+    assert await state.run(lambda r: r.ping())
+    await state.close()
