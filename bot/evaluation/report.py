@@ -36,7 +36,8 @@ def summarise(outcomes: Sequence[Outcome]) -> dict:
 
 def _domain(items: list[Outcome]) -> dict:
     answerable = [o for o in items if o.question.answerable]
-    return {"answerable": len(answerable), **ranking_summary([o.rank for o in answerable]),
+    return {"answerable": len(answerable), "unanswerable": len(items) - len(answerable),
+            **ranking_summary([o.rank for o in answerable]),
             "answered_rate": share([o.answered for o in answerable]),
             "declined_rate_unanswerable": share([not o.answered for o in items if not o.question.answerable]),
             **{f"{name}.top5": ranking_summary([o.baseline_ranks.get(name) for o in answerable])["top5"]
@@ -83,10 +84,11 @@ def markdown(report: dict, header: str) -> str:
              "|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in table_rows(report)]
     lines += ["", "## Per domain (answerable: gold doc in top 5)", "",
-              "| domain | questions | supportbot | BM25 | dense | answered | unanswerable declined |",
+              "| domain | questions | supportbot | BM25 | dense | answerable answered | unanswerable declined |",
               "|---|---|---|---|---|---|---|"]
     for domain, figures in report["domains"].items():
-        lines.append(f"| {domain} | {figures['answerable']} | {_pct(figures['top5'])} | "
-                     f"{_pct(figures['bm25_last_message.top5'])} | {_pct(figures['dense_last_message.top5'])} | "
-                     f"{_pct(figures['answered_rate'])} | {_pct(figures['declined_rate_unanswerable'])} |")
+        ranked = [_pct(figures[key]) if figures["answerable"] else "–" for key in
+                  ("top5", "bm25_last_message.top5", "dense_last_message.top5", "answered_rate")]
+        declined = _pct(figures["declined_rate_unanswerable"]) if figures["unanswerable"] else "–"
+        lines.append(f"| {domain} | {figures['answerable'] + figures['unanswerable']} | {' | '.join(ranked)} | {declined} |")
     return "\n".join(lines) + "\n"
