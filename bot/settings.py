@@ -63,6 +63,19 @@ class RetrievalSettings(BaseModel):
         description="grounding threshold: best passage's cosine similarity below this declines",
     )
     max_context_chars: int = Field(7000, ge=500, le=100_000)
+    # A message in a thread is searched on its own words and with the thread's earlier messages;
+    # these weigh its own words in the blended ranking (the rest goes to the thread's context).
+    follow_up_question_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="own words' weight for a message that points back"
+    )
+    new_question_weight: float = Field(
+        0.6, ge=0.0, le=1.0, description="own words' weight for a message that reads as new"
+    )
+    min_agreement: float = Field(
+        0.25, ge=-1.0, le=1.0,
+        description="a new-looking message grounded only by the thread's context needs this "
+        "cosine between its own words and one of the passages the context found",
+    )
 
 
 class EmbeddingSettings(BaseModel):
@@ -73,7 +86,7 @@ class EmbeddingSettings(BaseModel):
         "LangChain Embeddings class",
     )
     options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for it")
-    batch_size: int = Field(32, ge=1, le=1024)
+    batch_size: int = Field(4, ge=1, le=1024, description="texts per model call")
 
 
 class LLMSettings(BaseModel):
