@@ -225,6 +225,53 @@ def print_escalation(escalation: Escalation) -> None:
     out.print(Panel(escalation.acknowledgement, title="What the asker is told"))
 
 
+@app.command("eval")
+@friendly_errors
+def eval_command(
+    corpus: Annotated[Path, typer.Option(help="Knowledge base: JSONL with id, title, text per line.")]
+        = Path("../shared/data/doc2dial/corpus.jsonl"),
+    questions: Annotated[Path, typer.Option(help="Questions JSONL (doc2dial form, with history and gold).")]
+        = Path("../shared/data/doc2dial/questions_dev.jsonl"),
+    offtopic: Annotated[Path | None, typer.Option(help="Off-topic requests JSONL (id, text).")]
+        = Path("../shared/data/clinc150_oos/oos_dev.jsonl"),
+    subset: Annotated[str | None, typer.Option(help="'small': the questions flagged subset_small.")] = None,
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report (Markdown beside it).")]
+        = Path("reports/eval.json"),
+    config: ConfigOption = None,
+) -> None:
+    """Measure retrieval, decline decisions, citations and latency on a question set, beside baselines."""
+    from bot.evaluation.datasets import EvalDataError
+    from bot.evaluation.harness import EvalRequest, run_evaluation
+    from bot.evaluation.report import rich_tables, write_reports
+
+    settings = _settings(config)
+    request = EvalRequest(corpus=corpus, questions=questions, offtopic=offtopic, subset=subset)
+    labels = {**STAGE_LABELS, "ask": "Asking questions"}
+    columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=False) as progress:
+            tasks: dict[str, int] = {}
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            result, cases = asyncio.run(run_evaluation(settings, request, on_progress=on_progress))
+    except EvalDataError as exc:
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    for table in rich_tables(result):
+        out.print(table)
+    written = write_reports(result, report, [case.to_record() for case in cases])
+    out.print("Reports: " + ", ".join(str(path) for path in written), highlight=False)
+    validity = result["citation_validity"]
+    if validity is None or validity < 1.0:
+        err.print(f"[bold red]Citation validity is {validity}; every cited number must map to a "
+                  "retrieved source.[/]")
+        raise typer.Exit(1)
+
+
 @prompts_app.command("check")
 @friendly_errors
 def prompts_check(config: ConfigOption = None) -> None:

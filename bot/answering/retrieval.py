@@ -23,6 +23,16 @@ from bot.settings import RetrievalSettings
 from bot.types import Audience
 
 
+@dataclass(frozen=True)
+class GroundingSignals:
+    """What the decline rule looks at, kept so the thresholds can be calibrated offline."""
+
+    own: float  # best cosine of the message's own words among its top passages
+    context: float | None = None  # the same with the thread's context (None: no thread)
+    agreement: float | None = None  # own words against the passages the context found
+    follow_up: bool = False
+
+
 @dataclass
 class Retrieval:
     question: str
@@ -32,36 +42,43 @@ class Retrieval:
     timings_ms: dict[str, float] = field(default_factory=dict)
     query_vector: object = None
     ranked: list[SearchHit] = field(default_factory=list)  # every candidate, best first
+    signals: GroundingSignals | None = None
 
 
 def is_grounded(hits: list[SearchHit], min_similarity: float) -> bool:
-    """The one decline rule for a question on its own: some passage is close enough in meaning.
+    """The decline rule for a question on its own: some passage is close enough in meaning.
 
     Cosine similarity is comparable across questions, unlike fused scores (relative to each
     result list), so it is what the threshold is calibrated on.
     """
-    return bool(hits) and max(hit.similarity for hit in hits) >= min_similarity
+    return bool(hits) and best_similarity(hits) >= min_similarity
 
 
-def is_grounded_in_thread(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
-                          settings: RetrievalSettings) -> bool:
-    """The decline rule for a message in a thread.
+def best_similarity(hits: Sequence[SearchHit]) -> float:
+    return max((hit.similarity for hit in hits), default=-1.0)
+
+
+def is_grounded_by(signals: GroundingSignals, min_similarity: float, min_agreement: float) -> bool:
+    """The one decline rule, for a question on its own or a message in a thread.
 
     The message's own words may ground it. Otherwise the thread's context may, if the message
     points back into the thread, or if the message's own words agree with a passage the context
     found (so "Which forms do I need?" in a thread about passports is answered, while "What's the
     weather in Paris?" in the same thread is declined).
     """
-    top_k = settings.top_k
-    if is_grounded(own[:top_k], settings.min_similarity):
+    if signals.own >= min_similarity:
         return True
-    if not is_grounded(with_context[:top_k], settings.min_similarity):
+    if signals.context is None or signals.context < min_similarity:
         return False
-    if follow_up:
-        return True
+    return signals.follow_up or (signals.agreement or -1.0) >= min_agreement
+
+
+def thread_signals(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
+                   top_k: int) -> GroundingSignals:
     own_similarity = {hit.chunk.id: hit.similarity for hit in own}
     agreement = max((own_similarity.get(hit.chunk.id, -1.0) for hit in with_context[:top_k]), default=-1.0)
-    return agreement >= settings.min_agreement
+    return GroundingSignals(own=best_similarity(own[:top_k]), context=best_similarity(with_context[:top_k]),
+                            agreement=agreement, follow_up=follow_up)
 
 
 def blend(own: Sequence[SearchHit], with_context: Sequence[SearchHit],
@@ -96,22 +113,24 @@ class Retriever:
         vectors = embed_texts(self.embeddings, texts)
         embedded = time.perf_counter()
         own = self._search(texts[0], vectors[0], audience)
+        top_k = self.settings.top_k
         if not earlier:
-            ranked, grounded, query_vector = own, is_grounded(own[: self.settings.top_k],
-                                                              self.settings.min_similarity), vectors[0]
+            ranked, query_vector = own, vectors[0]
+            signals = GroundingSignals(own=best_similarity(own[:top_k]))
         else:
             with_context = self._search(texts[1], vectors[1], audience)
             follow_up = is_follow_up(own_words)
             own_weight = (self.settings.follow_up_question_weight if follow_up
                           else self.settings.new_question_weight)
             ranked = blend(own, with_context, own_weight)
-            grounded = is_grounded_in_thread(own, with_context, follow_up, self.settings)
+            signals = thread_signals(own, with_context, follow_up, top_k)
             query_vector = vectors[0] if own_weight >= 0.5 else vectors[1]
         searched = time.perf_counter()
-        hits = ranked[: self.settings.top_k]
+        hits = ranked[:top_k]
         return Retrieval(
-            question=question, hits=hits, ranked=ranked, grounded=grounded,
-            best_similarity=max((hit.similarity for hit in hits), default=-1.0),
+            question=question, hits=hits, ranked=ranked, signals=signals,
+            grounded=is_grounded_by(signals, self.settings.min_similarity, self.settings.min_agreement),
+            best_similarity=best_similarity(hits),
             timings_ms={"embed": (embedded - started) * 1000, "search": (searched - embedded) * 1000},
             query_vector=np.asarray(query_vector, dtype=np.float32),
         )

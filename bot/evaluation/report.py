@@ -1,0 +1,141 @@
+"""The evaluation report: one dict, written as JSON and Markdown and shown as a rich table.
+
+Every figure of the product stands beside the same figure of each baseline where the baseline
+has one. Rates are 0..1; latencies are milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+# (label, path in the report, path in a baseline's entry or None)
+ROWS: list[tuple[str, str, str | None]] = [
+    ("gold document in top 1", "answerable.top1", "top1"),
+    ("gold document in top 5", "answerable.top5", "top5"),
+    ("gold document in top 10", "answerable.top10", "top10"),
+    ("MRR", "answerable.mrr", "mrr"),
+    ("gold passage covered", "answerable.passage_coverage", None),
+    ("answerable answered", "answerable.answered_rate", "answered_rate"),
+    ("unanswerable declined", "unanswerable.declined_rate", "unanswerable_declined_rate"),
+    ("off-topic declined", "offtopic.declined_rate", "offtopic_declined_rate"),
+    ("citation validity", "citation_validity", None),
+    ("retrieval p50 (ms)", "latency_ms.retrieval.p50", "latency_ms.retrieval.p50"),
+    ("retrieval p95 (ms)", "latency_ms.retrieval.p95", "latency_ms.retrieval.p95"),
+]
+DOMAIN_COLUMNS = ("n", "top1", "top5", "mrr", "answered_rate", "declined_rate")
+PRODUCT = "supportbot"
+
+
+def lookup(data: dict, path: str):
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def fmt(value, path: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}" if "ms" in path else f"{value:.3f}"
+    return str(value)
+
+
+def comparison_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    names = list(report.get("baselines", {}))
+    header = ["metric", PRODUCT, *names]
+    rows = []
+    for label, path, baseline_path in ROWS:
+        row = [label, fmt(lookup(report, path), path)]
+        for name in names:
+            value = lookup(report["baselines"][name], baseline_path) if baseline_path else None
+            row.append(fmt(value, baseline_path or ""))
+        rows.append(row)
+    return header, rows
+
+
+def domain_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    names = list(report.get("baselines", {}))
+    header = ["domain", *DOMAIN_COLUMNS, *(f"{name} top5" for name in names)]
+    rows = []
+    for domain, entry in report.get("per_domain", {}).items():
+        rows.append([domain, *(fmt(entry.get(column)) for column in DOMAIN_COLUMNS),
+                     *(fmt(lookup(entry, f"baselines.{name}.top5")) for name in names)])
+    return header, rows
+
+
+def latency_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    rows = [[stage, fmt(values.get("p50"), "ms"), fmt(values.get("p95"), "ms")]
+            for stage, values in report.get("latency_ms", {}).items()]
+    return ["stage", "p50 ms", "p95 ms"], rows
+
+
+def rich_tables(report: dict) -> list[Table]:
+    tables = []
+    for title, (header, rows) in (("Quality beside the baselines", comparison_rows(report)),
+                                  ("Per domain", domain_rows(report)),
+                                  ("Latency per stage (offline answerer)", latency_rows(report))):
+        table = Table(title=title)
+        for number, column in enumerate(header):
+            table.add_column(column, justify="left" if number == 0 else "right")
+        for row in rows:
+            table.add_row(*row)
+        tables.append(table)
+    return tables
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(report: dict) -> str:
+    meta = report["meta"]
+    counts = ", ".join(f"{kind} {report[kind]['n']}" for kind in ("answerable", "unanswerable", "offtopic"))
+    baselines = "; ".join(f"`{name}`: {entry['description']}" for name, entry in report["baselines"].items())
+    parts = [
+        "# supportbot evaluation",
+        "",
+        f"- Knowledge base: {meta['corpus_note']}; {meta['chunks']} chunks, indexed by the product's "
+        f"pipeline into `{meta['data_dir']}`.",
+        f"- Questions: {meta['questions']} and {meta['offtopic']}"
+        + (f" (subset `{meta['subset']}`)" if meta["subset"] else "") + f": {counts}.",
+        "- Each question's earlier turns go through the bot's thread memory and follow-up rewriting; "
+        "answers are the offline (extractive) ones; the answer cache is off.",
+        f"- Baselines on the same index: {baselines}.",
+        f"- Settings: {meta['settings']}.",
+        f"- Run: {meta['started']}, {meta['seconds']:.0f} s.",
+        "",
+        "## Quality beside the baselines",
+        "",
+        _markdown_table(*comparison_rows(report)),
+        "",
+        "## Per domain",
+        "",
+        _markdown_table(*domain_rows(report)),
+        "",
+        "## Latency per stage (ms)",
+        "",
+        _markdown_table(*latency_rows(report)),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def write_reports(report: dict, json_path: Path, cases: list[dict] | None = None) -> list[Path]:
+    """The JSON report, its Markdown twin beside it, and one line per question (.cases.jsonl)."""
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    markdown_path = json_path.with_suffix(".md")
+    markdown_path.write_text(markdown(report), encoding="utf-8")
+    written = [json_path, markdown_path]
+    if cases is not None:
+        cases_path = json_path.with_suffix(".cases.jsonl")
+        cases_path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
+        written.append(cases_path)
+    return written
