@@ -59,7 +59,7 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(50, ge=5, le=1000, description="results per search before fusion")
     alpha: float = Field(0.5, ge=0.0, le=1.0, description="1 = vector only, 0 = BM25 only")
     min_similarity: float = Field(
-        0.35, ge=-1.0, le=1.0,
+        0.46, ge=-1.0, le=1.0,
         description="grounding threshold: best passage's cosine similarity below this declines",
     )
     max_context_chars: int = Field(7000, ge=500, le=100_000)
@@ -71,8 +71,12 @@ class RetrievalSettings(BaseModel):
     new_question_weight: float = Field(
         0.6, ge=0.0, le=1.0, description="own words' weight for a message that reads as new"
     )
+    document_support_weight: float = Field(
+        0.35, ge=0.0, le=2.0,
+        description="share of a page's second-best passage score added to each of its passages",
+    )
     min_agreement: float = Field(
-        0.25, ge=-1.0, le=1.0,
+        0.2, ge=-1.0, le=1.0,
         description="a new-looking message grounded only by the thread's context needs this "
         "cosine between its own words and one of the passages the context found",
     )

@@ -100,6 +100,22 @@ def blend(own: Sequence[SearchHit], with_context: Sequence[SearchHit],
     return [replace(hits[chunk_id], score=scores[chunk_id]) for chunk_id in ordered]
 
 
+def support_by_document(ranked: Sequence[SearchHit], weight: float) -> list[SearchHit]:
+    """Re-rank so that a page with several matching passages beats a page with one lucky match.
+
+    Each hit gains `weight` times the score of its document's second-best hit. Questions in a
+    thread keep circling one page; its other sections are evidence that it is the right one.
+    """
+    if weight <= 0:
+        return list(ranked)
+    scores: dict[str, list[float]] = {}
+    for hit in ranked:
+        scores.setdefault(hit.chunk.document_id, []).append(hit.score)
+    bonus = {doc: weight * values[1] if len(values) > 1 else 0.0 for doc, values in scores.items()}
+    rescored = [replace(hit, score=hit.score + bonus[hit.chunk.document_id]) for hit in ranked]
+    return sorted(rescored, key=lambda hit: hit.score, reverse=True)
+
+
 class Retriever:
     def __init__(self, index: PolicyIndex, embeddings: Embeddings, settings: RetrievalSettings) -> None:
         self.index = index
@@ -125,6 +141,7 @@ class Retriever:
             ranked = blend(own, with_context, own_weight)
             signals = thread_signals(own, with_context, follow_up, top_k)
             query_vector = vectors[0] if own_weight >= 0.5 else vectors[1]
+        ranked = support_by_document(ranked, self.settings.document_support_weight)
         searched = time.perf_counter()
         hits = ranked[:top_k]
         return Retrieval(

@@ -1,0 +1,98 @@
+"""Peak resident memory of a bot process with the doc2dial index loaded and answering.
+
+Each stage runs in a fresh child process, so each peak is that stage's own: the Python runtime
+with the bot's modules imported (the baseline), plus the embedding model, plus the index loaded
+and 50 questions answered. The index is the one `supportbot eval` builds (built here first if
+it is missing).
+
+    .venv/bin/python bench/peak_rss.py [--corpus PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "doc2dial" / "corpus.jsonl"
+STAGES = ("imports", "model", "index+answers")
+
+
+def eval_settings(corpus: Path):
+    from bot.evaluation.corpus import prepare_corpus
+    from bot.settings import load_settings
+
+    _, settings = prepare_corpus(load_settings(None, data_dir=REPO / ".supportbot"), corpus, [], restrict=False)
+    return settings
+
+
+def child(stage: str, corpus: Path) -> None:
+    """Runs in the child: do the stage, then print the peak RSS in MiB."""
+    import asyncio
+    import uuid
+
+    import bot.service  # noqa: F401  (the baseline: runtime and the bot's modules)
+    from bot.types import ConversationKey, Inquiry
+
+    if stage != "imports":
+        from bot.knowledge.embeddings import build_embeddings
+        from bot.settings import EmbeddingSettings
+
+        embeddings = build_embeddings(EmbeddingSettings())
+        embeddings.embed_query("warm up")
+    if stage == "index+answers":
+        from bot.wiring import build_bot
+
+        bot = build_bot(eval_settings(corpus), embeddings=embeddings, answerer=None)
+        questions = [json.loads(line)["question"] for line, _ in
+                     zip((REPO.parent / "shared/data/doc2dial/questions_dev.jsonl").open(), range(50))]
+
+        async def ask() -> None:
+            for text in questions:
+                await bot.answer(Inquiry(text=text, conversation=ConversationKey("b", "c", uuid.uuid4().hex),
+                                         user_id="u"))
+
+        asyncio.run(ask())
+        print(f"chunks={bot.index.count()}", file=sys.stderr)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--child", choices=STAGES)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.corpus)
+    if not args.corpus.is_file():
+        sys.exit(f"{args.corpus} does not exist; pass --corpus PATH (a JSONL corpus).")
+
+    from bot.knowledge.embeddings import build_embeddings
+    from bot.knowledge.indexer import reindex
+    from bot.knowledge.local_store import LocalHybridIndex
+
+    settings = eval_settings(args.corpus)
+    index = LocalHybridIndex(settings.index_dir)
+    if index.generation() == 0:
+        print("building the doc2dial index first (as `supportbot eval` would)…", file=sys.stderr)
+    reindex(settings, index, build_embeddings(settings.embeddings))
+
+    peaks = {}
+    for stage in STAGES:
+        done = subprocess.run([sys.executable, __file__, "--child", stage, "--corpus", str(args.corpus)],
+                              capture_output=True, text=True, check=True, cwd=REPO)
+        peaks[stage] = float(done.stdout.strip().splitlines()[-1])
+    print(f"index: {settings.index_dir} ({index.count()} chunks)")
+    for stage, peak in peaks.items():
+        print(f"peak RSS {stage:15s} {peak:7.1f} MiB   ratio to imports {peak / peaks['imports']:.2f}")
+    print(f"index + answering adds {peaks['index+answers'] - peaks['model']:.1f} MiB over the loaded model")
+
+
+if __name__ == "__main__":
+    main()
