@@ -1,62 +1,97 @@
-"""Peak memory (RSS) of a bot process with the doc2dial index loaded and answering.
+"""Peak resident memory of a bot process with the doc2dial index loaded and answering.
 
-The index is built by a child process first (embedding is the memory-hungry step, and a serving
-worker does not do it), then this process loads it and answers; the peak is printed after each
-step, and the child's peak beside it.
+Each stage runs in a fresh child process, so each peak is that stage's own: the Python runtime
+with the bot's modules imported (the baseline), plus the embedding model, plus the index loaded
+and 50 questions answered. The index is the one `supportbot eval` builds (built here first if
+it is missing).
 
-    .venv/bin/python bench/peak_rss.py
+    .venv/bin/python bench/peak_rss.py [--corpus PATH]
 """
 
 from __future__ import annotations
 
-import asyncio
+import argparse
+import json
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from common import corpus_settings, quiet  # noqa: I001  (sets up sys.path)
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "doc2dial" / "corpus.jsonl"
+STAGES = ("imports", "model", "index+answers")
 
 
-def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+def eval_settings(corpus: Path):
+    from bot.evaluation.corpus import prepare_corpus
+    from bot.settings import load_settings
+
+    _, settings = prepare_corpus(load_settings(None, data_dir=REPO / ".supportbot"), corpus, [], restrict=False)
+    return settings
 
 
-def index_only(data_dir: Path) -> None:
-    from bot.wiring import build_bot
+def child(stage: str, corpus: Path) -> None:
+    """Runs in the child: do the stage, then print the peak RSS in MiB."""
+    import asyncio
+    import uuid
 
-    summary = build_bot(corpus_settings(data_dir), answerer=None, long_running=False).reindex()
-    print(f"{summary.chunks_total} chunks")
+    import bot.service  # noqa: F401  (the baseline: runtime and the bot's modules)
+    from bot.types import ConversationKey, Inquiry
+
+    if stage != "imports":
+        from bot.knowledge.embeddings import build_embeddings
+        from bot.settings import EmbeddingSettings
+
+        embeddings = build_embeddings(EmbeddingSettings())
+        embeddings.embed_query("warm up")
+    if stage == "index+answers":
+        from bot.wiring import build_bot
+
+        bot = build_bot(eval_settings(corpus), embeddings=embeddings, answerer=None)
+        questions = [json.loads(line)["question"] for line, _ in
+                     zip((REPO.parent / "shared/data/doc2dial/questions_dev.jsonl").open(), range(50))]
+
+        async def ask() -> None:
+            for text in questions:
+                await bot.answer(Inquiry(text=text, conversation=ConversationKey("b", "c", uuid.uuid4().hex),
+                                         user_id="u"))
+
+        asyncio.run(ask())
+        print(f"chunks={bot.index.count()}", file=sys.stderr)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def main() -> None:
-    quiet()
-    if len(sys.argv) == 3 and sys.argv[1] == "--index-only":
-        return index_only(Path(sys.argv[2]))
-    from bot.types import ConversationKey, Inquiry
-    from bot.wiring import build_bot
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--child", choices=STAGES)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.corpus)
+    if not args.corpus.is_file():
+        sys.exit(f"{args.corpus} does not exist; pass --corpus PATH (a JSONL corpus).")
 
-    workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-rss-"))
-    try:
-        built = subprocess.run([sys.executable, __file__, "--index-only", str(workdir / "data")],
-                               check=True, capture_output=True, text=True).stdout.strip()
-        steps = [("imports", peak_mb())]
-        bot = build_bot(corpus_settings(workdir / "data"), answerer=None, long_running=False)
-        steps.append(("embedding model and index", peak_mb()))
+    from bot.knowledge.embeddings import build_embeddings
+    from bot.knowledge.indexer import reindex
+    from bot.knowledge.local_store import LocalHybridIndex
 
-        async def ask() -> None:
-            await bot.answer(Inquiry(text="How do I renew my driver license?", user_id="bench",
-                                     conversation=ConversationKey("bench", "c", "t")))
+    settings = eval_settings(args.corpus)
+    index = LocalHybridIndex(settings.index_dir)
+    if index.generation() == 0:
+        print("building the doc2dial index first (as `supportbot eval` would)…", file=sys.stderr)
+    reindex(settings, index, build_embeddings(settings.embeddings))
 
-        asyncio.run(ask())
-        steps.append((f"one answer ({built})", peak_mb()))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    for name, mb in steps:
-        print(f"serving process, peak RSS after {name:<32} {mb:8.1f} MB")
-    print(f"indexing process (embeds every chunk), peak RSS             {peak_mb(resource.RUSAGE_CHILDREN):8.1f} MB")
+    peaks = {}
+    for stage in STAGES:
+        done = subprocess.run([sys.executable, __file__, "--child", stage, "--corpus", str(args.corpus)],
+                              capture_output=True, text=True, check=True, cwd=REPO)
+        peaks[stage] = float(done.stdout.strip().splitlines()[-1])
+    print(f"index: {settings.index_dir} ({index.count()} chunks)")
+    for stage, peak in peaks.items():
+        print(f"peak RSS {stage:15s} {peak:7.1f} MiB   ratio to imports {peak / peaks['imports']:.2f}")
+    print(f"index + answering adds {peaks['index+answers'] - peaks['model']:.1f} MiB over the loaded model")
 
 
 if __name__ == "__main__":

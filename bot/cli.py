@@ -24,7 +24,6 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.evaluation.datasets import DEFAULT_CORPUS, DEFAULT_OFFTOPIC, DEFAULT_QUESTIONS, DatasetError
 from bot.knowledge.embeddings import EmbeddingsError
 from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
@@ -41,7 +40,7 @@ prompts_app = typer.Typer(help="Work with the prompt files.", no_args_is_help=Tr
 app.add_typer(prompts_app, name="prompts")
 out = Console()
 err = Console(stderr=True)
-USER_ERRORS = (DatasetError, SettingsError, PromptError, EmbeddingsError, ReindexError, IndexStoreError)
+USER_ERRORS = (SettingsError, PromptError, EmbeddingsError, ReindexError, IndexStoreError)
 STAGE_LABELS = {"load": "Loading documents", "split": "Splitting", "embed": "Embedding chunks"}
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Settings file (TOML).")]
@@ -240,6 +239,53 @@ def print_escalation(escalation: Escalation) -> None:
     out.print(Panel(escalation.acknowledgement, title="What the asker is told"))
 
 
+@app.command("eval")
+@friendly_errors
+def eval_command(
+    corpus: Annotated[Path, typer.Option(help="Knowledge base: JSONL with id, title, text per line.")]
+        = Path("../shared/data/doc2dial/corpus.jsonl"),
+    questions: Annotated[Path, typer.Option(help="Questions JSONL (doc2dial form, with history and gold).")]
+        = Path("../shared/data/doc2dial/questions_dev.jsonl"),
+    offtopic: Annotated[Path | None, typer.Option(help="Off-topic requests JSONL (id, text).")]
+        = Path("../shared/data/clinc150_oos/oos_dev.jsonl"),
+    subset: Annotated[str | None, typer.Option(help="'small': the questions flagged subset_small.")] = None,
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report (Markdown beside it).")]
+        = Path("reports/eval.json"),
+    config: ConfigOption = None,
+) -> None:
+    """Measure retrieval, decline decisions, citations and latency on a question set, beside baselines."""
+    from bot.evaluation.datasets import EvalDataError
+    from bot.evaluation.harness import EvalRequest, run_evaluation
+    from bot.evaluation.report import rich_tables, write_reports
+
+    settings = _settings(config)
+    request = EvalRequest(corpus=corpus, questions=questions, offtopic=offtopic, subset=subset)
+    labels = {**STAGE_LABELS, "ask": "Asking questions"}
+    columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=False) as progress:
+            tasks: dict[str, int] = {}
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            result, cases = asyncio.run(run_evaluation(settings, request, on_progress=on_progress))
+    except EvalDataError as exc:
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    for table in rich_tables(result):
+        out.print(table)
+    written = write_reports(result, report, [case.to_record() for case in cases])
+    out.print("Reports: " + ", ".join(str(path) for path in written), highlight=False)
+    validity = result["citation_validity"]
+    if validity is None or validity < 1.0:
+        err.print(f"[bold red]Citation validity is {validity}; every cited number must map to a "
+                  "retrieved source.[/]")
+        raise typer.Exit(1)
+
+
 @prompts_app.command("check")
 @friendly_errors
 def prompts_check(config: ConfigOption = None) -> None:
@@ -255,50 +301,6 @@ def prompts_check(config: ConfigOption = None) -> None:
         table.add_row(name, ", ".join(f"{{{p}}}" for p in sorted(used)) or "-", spec.purpose)
     out.print(table)
     out.print("[green]All prompt files are valid.[/]")
-
-
-@app.command("eval")
-@friendly_errors
-def evaluate(
-    corpus: Annotated[Path, typer.Option(help="Knowledge base (JSONL).")] = DEFAULT_CORPUS,
-    questions: Annotated[Path, typer.Option(help="Dialogue questions (doc2dial JSONL).")] = DEFAULT_QUESTIONS,
-    offtopic: Annotated[Path, typer.Option(help="Off-topic requests (CLINC150 JSONL).")] = DEFAULT_OFFTOPIC,
-    subset: Annotated[str | None, typer.Option(help="'small': the subset_small questions, for quick runs.")] = None,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report here (and .md beside it).")] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Measure retrieval, declines, citations and latency on real questions, beside baselines."""
-    from bot.evaluation import report as reports
-    from bot.evaluation.datasets import load_offtopic, load_questions
-    from bot.evaluation.runner import eval_settings, run_questions
-
-    if subset not in (None, "small"):
-        raise typer.BadParameter("the only subset is 'small'", param_hint="--subset")
-    small = subset == "small"
-    asked = load_questions(questions, small=small) + load_offtopic(offtopic, small=small)
-    bot = _bot(eval_settings(_settings(config), corpus))
-    _print_summary(_run_index(bot, full=False), err)
-    columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err) as progress:
-        task = progress.add_task("Asking questions", total=len(asked))
-        outcomes = asyncio.run(run_questions(bot, asked, lambda _s, done, _t: progress.update(task, completed=done)))
-    summary = reports.summarise(outcomes)
-    header = (f"Corpus `{corpus}`, questions `{questions}`, off-topic `{offtopic}`"
-              f"{', subset small' if small else ''}; offline answerer, answer cache off.")
-    table = Table(title="supportbot eval")
-    for column in ("metric", "supportbot", "BM25, last message", "dense, last message"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for row in reports.table_rows(summary):
-        table.add_row(*row)
-    out.print(table)
-    if report:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(summary, indent=2) + "\n")
-        report.with_suffix(".md").write_text(reports.markdown(summary, header))
-        err.print(f"Reports: {report} and {report.with_suffix('.md')}")
-    if summary["citation_validity"] < 1.0:
-        err.print("[bold red]Citation validity below 100%:[/] some [n] markers name no source.")
-        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -67,10 +67,27 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(50, ge=5, le=1000, description="results per search before fusion")
     alpha: float = Field(0.5, ge=0.0, le=1.0, description="1 = vector only, 0 = BM25 only")
     min_similarity: float = Field(
-        0.35, ge=-1.0, le=1.0,
+        0.46, ge=-1.0, le=1.0,
         description="grounding threshold: best passage's cosine similarity below this declines",
     )
     max_context_chars: int = Field(7000, ge=500, le=100_000)
+    # A message in a thread is searched on its own words and with the thread's earlier messages;
+    # these weigh its own words in the blended ranking (the rest goes to the thread's context).
+    follow_up_question_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="own words' weight for a message that points back"
+    )
+    new_question_weight: float = Field(
+        0.6, ge=0.0, le=1.0, description="own words' weight for a message that reads as new"
+    )
+    document_support_weight: float = Field(
+        0.35, ge=0.0, le=2.0,
+        description="share of a page's second-best passage score added to each of its passages",
+    )
+    min_agreement: float = Field(
+        0.2, ge=-1.0, le=1.0,
+        description="a new-looking message grounded only by the thread's context needs this "
+        "cosine between its own words and one of the passages the context found",
+    )
 
 
 class EmbeddingSettings(BaseModel):
@@ -81,7 +98,7 @@ class EmbeddingSettings(BaseModel):
         "LangChain Embeddings class",
     )
     options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for it")
-    batch_size: int = Field(32, ge=1, le=1024)
+    batch_size: int = Field(4, ge=1, le=1024, description="texts per model call")
 
 
 class LLMSettings(BaseModel):

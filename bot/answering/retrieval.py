@@ -1,35 +1,119 @@
-"""Hybrid retrieval filtered by audience, and the grounding rule that decides answer or decline."""
+"""Hybrid retrieval filtered by audience, and the grounding rule that decides answer or decline.
+
+A question with thread context (see standalone.py) is searched twice: on its own words and
+together with the earlier messages. The two ranked lists are blended: a message that points
+back into the thread ("yes, before 1980", "what about the fee?") leans on the context; one that
+reads as a new question leans on its own words, so a new topic in an old thread still finds its
+page. Both searches run on one batch of two query vectors.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from bot.knowledge.embeddings import embed_query
+from bot.answering.standalone import is_follow_up, split_standalone
+from bot.knowledge.embeddings import embed_texts
 from bot.knowledge.index import PolicyIndex, SearchHit, SearchQuery
 from bot.settings import RetrievalSettings
 from bot.types import Audience
 
 
+@dataclass(frozen=True)
+class GroundingSignals:
+    """What the decline rule looks at, kept so the thresholds can be calibrated offline."""
+
+    own: float  # best cosine of the message's own words among its top passages
+    context: float | None = None  # the same with the thread's context (None: no thread)
+    agreement: float | None = None  # own words against the passages the context found
+    follow_up: bool = False
+
+
 @dataclass
 class Retrieval:
     question: str
-    hits: list[SearchHit]
+    hits: list[SearchHit]  # the passages given to the answerer (top_k)
     best_similarity: float
     grounded: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
     query_vector: object = None
+    ranked: list[SearchHit] = field(default_factory=list)  # every candidate, best first
+    signals: GroundingSignals | None = None
 
 
 def is_grounded(hits: list[SearchHit], min_similarity: float) -> bool:
-    """The one decline rule: answer only if some passage is close enough in meaning.
+    """The decline rule for a question on its own: some passage is close enough in meaning.
 
     Cosine similarity is comparable across questions, unlike fused scores (relative to each
     result list), so it is what the threshold is calibrated on.
     """
-    return bool(hits) and max(hit.similarity for hit in hits) >= min_similarity
+    return bool(hits) and best_similarity(hits) >= min_similarity
+
+
+def best_similarity(hits: Sequence[SearchHit]) -> float:
+    return max((hit.similarity for hit in hits), default=-1.0)
+
+
+def is_grounded_by(signals: GroundingSignals, min_similarity: float, min_agreement: float) -> bool:
+    """The one decline rule, for a question on its own or a message in a thread.
+
+    The message's own words may ground it. Otherwise the thread's context may, if the message
+    points back into the thread, or if the message's own words agree with a passage the context
+    found (so "Which forms do I need?" in a thread about passports is answered, while "What's the
+    weather in Paris?" in the same thread is declined).
+    """
+    if signals.own >= min_similarity:
+        return True
+    if signals.context is None or signals.context < min_similarity:
+        return False
+    return signals.follow_up or (signals.agreement or -1.0) >= min_agreement
+
+
+def thread_signals(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
+                   top_k: int) -> GroundingSignals:
+    own_similarity = {hit.chunk.id: hit.similarity for hit in own}
+    agreement = max((own_similarity.get(hit.chunk.id, -1.0) for hit in with_context[:top_k]), default=-1.0)
+    return GroundingSignals(own=best_similarity(own[:top_k]), context=best_similarity(with_context[:top_k]),
+                            agreement=agreement, follow_up=follow_up)
+
+
+def blend(own: Sequence[SearchHit], with_context: Sequence[SearchHit],
+          own_weight: float) -> list[SearchHit]:
+    """One ranking from two fused lists: a weighted sum of their 0..1 scores, best first.
+
+    A blended hit keeps the cosine similarity of the list that weighs more, so the grounding
+    threshold and the extractive answer see the query that mattered.
+    """
+    primary, secondary = (own, with_context) if own_weight >= 0.5 else (with_context, own)
+    weights = {id(own): own_weight, id(with_context): 1.0 - own_weight}
+    scores: dict[str, float] = {}
+    hits: dict[str, SearchHit] = {}
+    for results in (secondary, primary):  # primary last: its similarity wins
+        for hit in results:
+            scores[hit.chunk.id] = scores.get(hit.chunk.id, 0.0) + weights[id(results)] * hit.score
+            hits[hit.chunk.id] = hit
+    ordered = sorted(scores, key=lambda chunk_id: scores[chunk_id], reverse=True)
+    return [replace(hits[chunk_id], score=scores[chunk_id]) for chunk_id in ordered]
+
+
+def support_by_document(ranked: Sequence[SearchHit], weight: float) -> list[SearchHit]:
+    """Re-rank so that a page with several matching passages beats a page with one lucky match.
+
+    Each hit gains `weight` times the score of its document's second-best hit. Questions in a
+    thread keep circling one page; its other sections are evidence that it is the right one.
+    """
+    if weight <= 0:
+        return list(ranked)
+    scores: dict[str, list[float]] = {}
+    for hit in ranked:
+        scores.setdefault(hit.chunk.document_id, []).append(hit.score)
+    bonus = {doc: weight * values[1] if len(values) > 1 else 0.0 for doc, values in scores.items()}
+    rescored = [replace(hit, score=hit.score + bonus[hit.chunk.document_id]) for hit in ranked]
+    return sorted(rescored, key=lambda hit: hit.score, reverse=True)
 
 
 class Retriever:
@@ -41,18 +125,40 @@ class Retriever:
     def retrieve(self, question: str, audience: Audience, vector=None) -> Retrieval:
         """Passages for the question; `vector` is its embedding when the caller already has it."""
         started = time.perf_counter()
-        if vector is None:
-            vector = embed_query(self.embeddings, question)
+        own_words, earlier = split_standalone(question)
+        texts = [own_words] + ([" ".join([*earlier, own_words])] if earlier else [])
+        reuse = vector is not None and texts == [question]  # the caller embedded exactly this text
+        vectors = [np.asarray(vector)] if reuse else embed_texts(self.embeddings, texts)
         embedded = time.perf_counter()
-        hits = self.index.search(SearchQuery(
-            text=question, vector=vector, audience=audience, limit=self.settings.top_k,
+        own = self._search(texts[0], vectors[0], audience)
+        top_k = self.settings.top_k
+        if not earlier:
+            ranked, query_vector = own, vectors[0]
+            signals = GroundingSignals(own=best_similarity(own[:top_k]))
+        else:
+            with_context = self._search(texts[1], vectors[1], audience)
+            follow_up = is_follow_up(own_words)
+            own_weight = (self.settings.follow_up_question_weight if follow_up
+                          else self.settings.new_question_weight)
+            ranked = blend(own, with_context, own_weight)
+            signals = thread_signals(own, with_context, follow_up, top_k)
+            query_vector = vectors[0] if own_weight >= 0.5 else vectors[1]
+        ranked = support_by_document(ranked, self.settings.document_support_weight)
+        searched = time.perf_counter()
+        hits = ranked[:top_k]
+        return Retrieval(
+            question=question, hits=hits, ranked=ranked, signals=signals,
+            grounded=is_grounded_by(signals, self.settings.min_similarity, self.settings.min_agreement),
+            best_similarity=best_similarity(hits),
+            timings_ms={"embed": (embedded - started) * 1000, "search": (searched - embedded) * 1000},
+            query_vector=np.asarray(query_vector, dtype=np.float32),
+        )
+
+    def _search(self, text: str, vector: np.ndarray, audience: Audience) -> list[SearchHit]:
+        # Every candidate comes back (not only top_k): blending and the evaluation's document
+        # ranks need the deeper list, and it costs nothing extra in the store.
+        return self.index.search(SearchQuery(
+            text=text, vector=vector, audience=audience,
+            limit=max(self.settings.top_k, self.settings.candidates),
             alpha=self.settings.alpha, candidates=self.settings.candidates,
         ))
-        searched = time.perf_counter()
-        best = max((hit.similarity for hit in hits), default=-1.0)
-        return Retrieval(
-            question=question, hits=hits, best_similarity=best,
-            grounded=is_grounded(hits, self.settings.min_similarity),
-            timings_ms={"embed": (embedded - started) * 1000, "search": (searched - embedded) * 1000},
-            query_vector=vector,
-        )

@@ -1,86 +1,118 @@
-"""Question sets in the doc2dial / CLINC150 JSONL formats (see ../shared/data READMEs).
+"""Question sets: multi-turn support questions (doc2dial's form) and off-topic requests (CLINC's).
 
-Any file in the same format works: answerable and unanswerable dialogue questions with their
-history and gold document, and off-topic requests that should all be declined.
+Any JSONL file in the same form can be evaluated:
+
+- questions: ``{"id", "question", "history": [{"role": "user"|"agent", "text"}], "gold_doc_ids",
+  "answerable", "domain", "gold_char_span", "subset_small"}``; only ``id`` and ``question`` are
+  required (no gold documents means unanswerable).
+- off-topic: ``{"id", "text"}`` per line.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_DATA = Path("../shared/data")
-DEFAULT_CORPUS = DEFAULT_DATA / "doc2dial" / "corpus.jsonl"
-DEFAULT_QUESTIONS = DEFAULT_DATA / "doc2dial" / "questions_dev.jsonl"
-DEFAULT_OFFTOPIC = DEFAULT_DATA / "clinc150_oos" / "oos_dev.jsonl"
+from bot.types import Turn
+
+ANSWERABLE, UNANSWERABLE, OFFTOPIC = "answerable", "unanswerable", "offtopic"
+KINDS = (ANSWERABLE, UNANSWERABLE, OFFTOPIC)
+# Off-topic files carry no subset flag; the quick subset takes this share of them by a hash of
+# the id, so it is the same on every machine and run.
+OFFTOPIC_SMALL_SHARE = 0.4
+_ROLES = {"user": "user", "agent": "assistant", "assistant": "assistant"}
 
 
-class DatasetError(Exception):
-    """A question file that cannot be used; the message names the file, line and field."""
+class EvalDataError(Exception):
+    """A question file that cannot be used; the message names the file, line and fix."""
 
 
 @dataclass(frozen=True)
-class Question:
+class EvalCase:
     id: str
-    text: str
+    kind: str  # answerable, unanswerable or offtopic
     domain: str
-    answerable: bool
-    history: tuple[tuple[str, str], ...] = ()  # (role "user"|"assistant", text), oldest first
+    question: str
+    history: tuple[Turn, ...] = ()
     gold_doc_ids: tuple[str, ...] = ()
-    gold_spans: tuple[str, ...] = field(default=(), repr=False)
+    gold_char_span: tuple[int, int] | None = None
+    subset_small: bool = False
+    extra: dict = field(default_factory=dict, compare=False)
 
     @property
-    def kind(self) -> str:
-        return "answerable" if self.answerable else "unanswerable"
+    def last_user_turns(self) -> list[str]:
+        return [turn.text for turn in self.history if turn.role == "user"]
 
 
-def _records(path: Path) -> list[tuple[int, dict]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc.strerror}). Check the path "
-                           "(the default data lives in ../shared/data).") from None
-    records = []
-    for number, line in enumerate(lines, 1):
-        if line.strip():
+def _records(path: Path) -> Iterator[tuple[int, dict]]:
+    if not path.is_file():
+        raise EvalDataError(f"{path} does not exist; pass an existing JSONL file.")
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
             try:
-                records.append((number, json.loads(line)))
+                record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg}).") from None
-    return records
+                raise EvalDataError(f"{path} line {number} is not JSON ({exc}).") from None
+            if not isinstance(record, dict):
+                raise EvalDataError(f"{path} line {number} is not a JSON object.")
+            yield number, record
 
 
-def load_questions(path: Path, *, small: bool = False) -> list[Question]:
-    """doc2dial-style questions; `small` keeps the records flagged `subset_small`."""
-    questions = []
+def _required(record: dict, key: str, path: Path, number: int) -> str:
+    value = record.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise EvalDataError(f"{path} line {number} has no '{key}' text; every record needs one.")
+    return value
+
+
+def load_questions(path: Path) -> list[EvalCase]:
+    cases = []
     for number, record in _records(path):
-        if small and not record.get("subset_small", False):
-            continue
+        question = _required(record, "question", path, number)
+        case_id = str(record.get("id") or f"{path.stem}:{number}")
+        gold = tuple(str(d) for d in record.get("gold_doc_ids") or ())
+        answerable = bool(record.get("answerable", bool(gold)))
+        if answerable and not gold:
+            raise EvalDataError(f"{path} line {number} ({case_id}) is answerable but has no "
+                                "'gold_doc_ids'; add them or set \"answerable\": false.")
         try:
-            history = tuple(("assistant" if turn["role"] == "agent" else "user", turn["text"])
-                            for turn in record.get("history") or [])
-            questions.append(Question(
-                id=str(record["id"]), text=record["question"], domain=record.get("domain") or "other",
-                answerable=bool(record["answerable"]), history=history,
-                gold_doc_ids=tuple(record.get("gold_doc_ids") or ()),
-                gold_spans=tuple(span["text"] for span in record.get("gold_spans") or ()),
-            ))
-        except (KeyError, TypeError) as exc:
-            raise DatasetError(f"{path}:{number}: missing or malformed field {exc}; each line needs "
-                               "id, question, answerable (and history, gold_doc_ids, gold_spans).") from None
-    return questions
+            history = tuple(Turn(_ROLES[t["role"]], str(t["text"])) for t in record.get("history") or ())
+        except (KeyError, TypeError):
+            raise EvalDataError(f"{path} line {number} ({case_id}): each history turn needs 'role' "
+                                "('user' or 'agent') and 'text'.") from None
+        span = record.get("gold_char_span")
+        cases.append(EvalCase(
+            id=case_id, kind=ANSWERABLE if answerable else UNANSWERABLE,
+            domain=str(record.get("domain") or "unknown"), question=question, history=history,
+            gold_doc_ids=gold, gold_char_span=(int(span[0]), int(span[1])) if span else None,
+            subset_small=bool(record.get("subset_small", False)),
+        ))
+    return cases
 
 
-def load_offtopic(path: Path, *, small: bool = False) -> list[Question]:
-    """CLINC150-style off-topic requests; `small` keeps a fixed 40% (two records in five)."""
-    questions = []
-    for position, (number, record) in enumerate(_records(path)):
-        if small and position % 5 >= 2:
-            continue
-        try:
-            questions.append(Question(id=str(record["id"]), text=record["text"], domain="offtopic",
-                                      answerable=False))
-        except KeyError as exc:
-            raise DatasetError(f"{path}:{number}: missing field {exc}; each line needs id and text.") from None
-    return questions
+def load_offtopic(path: Path) -> list[EvalCase]:
+    cases = []
+    for number, record in _records(path):
+        text = _required(record, "text", path, number)
+        case_id = str(record.get("id") or f"{path.stem}:{number}")
+        cases.append(EvalCase(id=case_id, kind=OFFTOPIC, domain=OFFTOPIC, question=text,
+                              subset_small=_in_small_share(case_id)))
+    return cases
+
+
+def _in_small_share(case_id: str) -> bool:
+    digest = hashlib.sha256(case_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") < OFFTOPIC_SMALL_SHARE * 2**32
+
+
+def select_subset(cases: list[EvalCase], subset: str | None) -> list[EvalCase]:
+    if subset in (None, "", "all"):
+        return cases
+    if subset == "small":
+        return [case for case in cases if case.subset_small]
+    raise EvalDataError(f"Unknown subset {subset!r}; use 'small' or leave it out for every question.")

@@ -1,66 +1,149 @@
-"""The figures: ranks of the gold document, gold-passage coverage, decisions, citation validity
-and latency percentiles. Pure functions, so every figure can be checked by hand."""
+"""From per-question results to figures: retrieval, decisions, citations and latency.
+
+Retrieval figures are over answerable questions: the gold document's rank among the distinct
+documents of the ranking (top 1, 5, 10, MRR), and the share of the gold passage's characters
+that the passages given to the answerer cover. Decisions: answerable questions answered,
+unanswerable and off-topic ones declined. A citation is valid when every [n] in the answer names
+a listed source, every source is cited, and every source is a document that was retrieved.
+"""
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
+import numpy as np
+
+from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE
+from bot.evaluation.runner import CaseResult
+
+STAGES = ("rewrite", "embed", "search", "retrieval", "answer", "total")
 _MARKER = re.compile(r"\[(\d+)\]")
-_SPACE = re.compile(r"\s+")
 
 
-def gold_rank(ranked_doc_ids: Sequence[str], gold: Iterable[str]) -> int | None:
-    """1-based rank of the first gold document, or None if it was not retrieved."""
+def gold_rank(ranked_documents: list[str], gold: Iterable[str]) -> int | None:
     gold = set(gold)
-    return next((i for i, doc in enumerate(ranked_doc_ids, 1) if doc in gold), None)
+    return next((rank for rank, doc in enumerate(ranked_documents, start=1) if doc in gold), None)
 
 
-def unique_in_order(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
+def ranking_figures(ranks: list[int | None]) -> dict[str, float | int]:
+    n = len(ranks)
+    if not n:
+        return {"n": 0}
+    hit = lambda depth: sum(1 for r in ranks if r is not None and r <= depth) / n  # noqa: E731
+    return {"n": n, "top1": hit(1), "top5": hit(5), "top10": hit(10),
+            "mrr": sum(1 / r for r in ranks if r is not None) / n}
 
 
-def ranking_summary(ranks: Sequence[int | None]) -> dict[str, float]:
-    n = max(len(ranks), 1)
-    return {
-        "top1": sum(1 for r in ranks if r is not None and r <= 1) / n,
-        "top5": sum(1 for r in ranks if r is not None and r <= 5) / n,
-        "top10": sum(1 for r in ranks if r is not None and r <= 10) / n,
-        "mrr": sum(1 / r for r in ranks if r is not None) / n,
-    }
+def rate(flags: list[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
 
 
-def _squash(text: str) -> str:
-    return _SPACE.sub(" ", text).strip().casefold()
-
-
-def passage_coverage(gold_spans: Sequence[str], retrieved_texts: Sequence[str]) -> float:
-    """Share of the gold passage's characters (span by span) found inside the retrieved chunks."""
-    spans = [_squash(s) for s in gold_spans if s.strip()]
-    if not spans:
-        return 0.0
-    haystack = "\n".join(_squash(t) for t in retrieved_texts)
-    return sum(len(s) for s in spans if s in haystack) / sum(len(s) for s in spans)
-
-
-def citations_valid(text: str, source_numbers: Iterable[int]) -> bool:
-    """Every [n] in the answer names one of its sources."""
-    numbers = set(source_numbers)
-    return all(int(n) in numbers for n in _MARKER.findall(text))
-
-
-def percentile(values: Sequence[float], share: float) -> float:
+def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))
-    return ordered[index]
+        return {"p50": None, "p95": None}
+    return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95))}
 
 
-def latency_summary(values: Sequence[float]) -> dict[str, float]:
-    return {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
+def citations_valid(result: CaseResult) -> bool:
+    answer = result.answer
+    cited = {int(n) for n in _MARKER.findall(answer.text)}
+    listed = {source.number for source in answer.sources}
+    retrieved = all(source.document_id in result.retrieved_documents for source in answer.sources)
+    return bool(cited) and cited == listed and retrieved
 
 
-def share(flags: Sequence[bool]) -> float:
-    return sum(flags) / len(flags) if flags else 0.0
+def answered(result: CaseResult) -> bool:
+    return result.answer.mode in ("generated", "extractive")
+
+
+class PassageLocator:
+    """Where a retrieved chunk sits in its document's text (chunks are slices of it)."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self._found: dict[tuple[str, str], tuple[int, int] | None] = {}
+
+    def span(self, document_id: str, chunk_text: str) -> tuple[int, int] | None:
+        key = (document_id, chunk_text)
+        if key not in self._found:
+            text = self.texts.get(document_id, "")
+            start = text.find(chunk_text)
+            self._found[key] = (start, start + len(chunk_text)) if start >= 0 else _loose_span(text, chunk_text)
+        return self._found[key]
+
+    def coverage(self, result: CaseResult) -> float | None:
+        case = result.case
+        if not case.gold_char_span or not case.gold_doc_ids:
+            return None
+        start, end = case.gold_char_span
+        covered = np.zeros(max(end - start, 0), dtype=bool)
+        for document_id, chunk_text in result.passages:
+            if document_id in case.gold_doc_ids and (span := self.span(document_id, chunk_text)):
+                covered[max(span[0] - start, 0): max(min(span[1], end) - start, 0)] = True
+        return float(covered.mean()) if len(covered) else None
+
+
+def _loose_span(text: str, chunk_text: str) -> tuple[int, int] | None:
+    """The chunk's place when whitespace differs (a splitter may trim or join lines)."""
+    words = chunk_text.split()
+    if not words:
+        return None
+    pattern = r"\s+".join(re.escape(word) for word in words)
+    match = re.search(pattern, text)
+    return (match.start(), match.end()) if match else None
+
+
+def summarise(results: list[CaseResult], texts: dict[str, str]) -> dict:
+    locator = PassageLocator(texts)
+    by_kind = {kind: [r for r in results if r.case.kind == kind] for kind in (ANSWERABLE, UNANSWERABLE, OFFTOPIC)}
+    declinable = by_kind[UNANSWERABLE] + by_kind[OFFTOPIC]
+    answers = [r for r in results if answered(r)]
+    baseline_names = list(results[0].baselines) if results else []
+    figures = {
+        "answerable": _answerable_figures(by_kind[ANSWERABLE], locator),
+        "unanswerable": {"n": len(by_kind[UNANSWERABLE]),
+                         "declined_rate": rate([not answered(r) for r in by_kind[UNANSWERABLE]])},
+        "offtopic": {"n": len(by_kind[OFFTOPIC]),
+                     "declined_rate": rate([not answered(r) for r in by_kind[OFFTOPIC]])},
+        "unanswerable_and_offtopic": {"n": len(declinable),
+                                      "declined_rate": rate([not answered(r) for r in declinable])},
+        "citation_validity": rate([citations_valid(r) for r in answers]),
+        "answers_checked_for_citations": len(answers),
+        "latency_ms": {stage: percentiles([r.timings_ms[stage] for r in results if stage in r.timings_ms])
+                       for stage in STAGES},
+        "baselines": {name: _baseline_figures(results, name) for name in baseline_names},
+        "per_domain": {},
+    }
+    for domain in sorted({r.case.domain for r in results}):
+        subset = [r for r in results if r.case.domain == domain]
+        entry: dict = {"n": len(subset)}
+        answerable = [r for r in subset if r.case.kind == ANSWERABLE]
+        if answerable:
+            entry.update(_answerable_figures(answerable, locator))
+        if len(answerable) < len(subset):
+            entry["declined_rate"] = rate([not answered(r) for r in subset if r.case.kind != ANSWERABLE])
+        entry["baselines"] = {name: _baseline_figures(subset, name) for name in baseline_names}
+        figures["per_domain"][domain] = entry
+    return figures
+
+
+def _answerable_figures(results: list[CaseResult], locator: PassageLocator) -> dict:
+    figures = ranking_figures([gold_rank(r.ranked_documents, r.case.gold_doc_ids) for r in results])
+    coverages = [c for r in results if (c := locator.coverage(r)) is not None]
+    figures["passage_coverage"] = float(np.mean(coverages)) if coverages else None
+    figures["answered_rate"] = rate([answered(r) for r in results])
+    return figures
+
+
+def _baseline_figures(results: list[CaseResult], name: str) -> dict:
+    answerable = [r for r in results if r.case.kind == ANSWERABLE]
+    figures = ranking_figures([gold_rank(r.baselines[name].ranked_documents, r.case.gold_doc_ids)
+                               for r in answerable])
+    decided = {kind: [r.baselines[name].answered for r in results if r.case.kind == kind
+                      and r.baselines[name].answered is not None] for kind in (ANSWERABLE, UNANSWERABLE, OFFTOPIC)}
+    figures["answered_rate"] = rate(decided[ANSWERABLE])
+    figures["unanswerable_declined_rate"] = rate([not a for a in decided[UNANSWERABLE]])
+    figures["offtopic_declined_rate"] = rate([not a for a in decided[OFFTOPIC]])
+    figures["latency_ms"] = {"retrieval": percentiles([r.baselines[name].retrieval_ms for r in results])}
+    return figures

@@ -1,94 +1,141 @@
-"""Turns outcomes into the report: nested JSON (the interface other scripts read), Markdown for
-people, and the rows of the terminal table."""
+"""The evaluation report: one dict, written as JSON and Markdown and shown as a rich table.
+
+Every figure of the product stands beside the same figure of each baseline where the baseline
+has one. Rates are 0..1; latencies are milliseconds.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+import json
+from pathlib import Path
 
-from bot.evaluation.metrics import latency_summary, ranking_summary, share
-from bot.evaluation.runner import BASELINES, Outcome
+from rich.table import Table
 
-STAGES = ("rewrite", "embed", "search", "answer")
-
-
-def summarise(outcomes: Sequence[Outcome]) -> dict:
-    answerable = [o for o in outcomes if o.question.answerable]
-    unanswerable = [o for o in outcomes if not o.question.answerable and o.question.domain != "offtopic"]
-    offtopic = [o for o in outcomes if o.question.domain == "offtopic"]
-    report = {
-        "answerable": {"count": len(answerable), **ranking_summary([o.rank for o in answerable]),
-                       "passage_coverage": _mean([o.coverage for o in answerable]),
-                       "answered_rate": share([o.answered for o in answerable])},
-        "unanswerable": {"count": len(unanswerable), "declined_rate": share([not o.answered for o in unanswerable])},
-        "offtopic": {"count": len(offtopic), "declined_rate": share([not o.answered for o in offtopic])},
-        "citation_validity": share([o.citations_valid for o in outcomes]) if outcomes else 1.0,
-        "latency_ms": _latency(outcomes),
-        "baselines": {name: ranking_summary([o.baseline_ranks.get(name) for o in answerable])
-                      for name in BASELINES},
-    }
-    by_domain: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in answerable + unanswerable:
-        by_domain[outcome.question.domain].append(outcome)
-    report["domains"] = {domain: _domain(items) for domain, items in sorted(by_domain.items())}
-    return report
+# (label, path in the report, path in a baseline's entry or None)
+ROWS: list[tuple[str, str, str | None]] = [
+    ("gold document in top 1", "answerable.top1", "top1"),
+    ("gold document in top 5", "answerable.top5", "top5"),
+    ("gold document in top 10", "answerable.top10", "top10"),
+    ("MRR", "answerable.mrr", "mrr"),
+    ("gold passage covered", "answerable.passage_coverage", None),
+    ("answerable answered", "answerable.answered_rate", "answered_rate"),
+    ("unanswerable declined", "unanswerable.declined_rate", "unanswerable_declined_rate"),
+    ("off-topic declined", "offtopic.declined_rate", "offtopic_declined_rate"),
+    ("citation validity", "citation_validity", None),
+    ("retrieval p50 (ms)", "latency_ms.retrieval.p50", "latency_ms.retrieval.p50"),
+    ("retrieval p95 (ms)", "latency_ms.retrieval.p95", "latency_ms.retrieval.p95"),
+]
+DOMAIN_COLUMNS = ("n", "top1", "top5", "mrr", "answered_rate", "declined_rate")
+PRODUCT = "supportbot"
 
 
-def _domain(items: list[Outcome]) -> dict:
-    answerable = [o for o in items if o.question.answerable]
-    return {"answerable": len(answerable), "unanswerable": len(items) - len(answerable),
-            **ranking_summary([o.rank for o in answerable]),
-            "answered_rate": share([o.answered for o in answerable]),
-            "declined_rate_unanswerable": share([not o.answered for o in items if not o.question.answerable]),
-            **{f"{name}.top5": ranking_summary([o.baseline_ranks.get(name) for o in answerable])["top5"]
-               for name in BASELINES}}
+def lookup(data: dict, path: str):
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
 
 
-def _latency(outcomes: Sequence[Outcome]) -> dict:
-    timed = [o.timings_ms for o in outcomes]
-    figures = {stage: latency_summary([t[stage] for t in timed if stage in t]) for stage in STAGES}
-    figures["retrieval"] = latency_summary([t["embed"] + t["search"] for t in timed
-                                            if "embed" in t and "search" in t])
-    return figures
+def fmt(value, path: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}" if "ms" in path else f"{value:.3f}"
+    return str(value)
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
+def comparison_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    names = list(report.get("baselines", {}))
+    header = ["metric", PRODUCT, *names]
+    rows = []
+    for label, path, baseline_path in ROWS:
+        row = [label, fmt(lookup(report, path), path)]
+        for name in names:
+            value = lookup(report["baselines"][name], baseline_path) if baseline_path else None
+            row.append(fmt(value, baseline_path or ""))
+        rows.append(row)
+    return header, rows
 
 
-def table_rows(report: dict) -> list[tuple[str, str, str, str]]:
-    """(metric, product, BM25 last message, dense last message) for the headline figures."""
-    answerable, baselines = report["answerable"], report["baselines"]
-    rows = [(f"gold doc in top {k}", _pct(answerable[f"top{k}"]),
-             _pct(baselines["bm25_last_message"][f"top{k}"]), _pct(baselines["dense_last_message"][f"top{k}"]))
-            for k in (1, 5, 10)]
-    rows.append(("MRR", f"{answerable['mrr']:.3f}", f"{baselines['bm25_last_message']['mrr']:.3f}",
-                 f"{baselines['dense_last_message']['mrr']:.3f}"))
-    rows += [("gold passage covered", _pct(answerable["passage_coverage"]), "", ""),
-             ("answerable answered", _pct(answerable["answered_rate"]), "", ""),
-             ("unanswerable declined", _pct(report["unanswerable"]["declined_rate"]), "", ""),
-             ("off-topic declined", _pct(report["offtopic"]["declined_rate"]), "", ""),
-             ("citation validity", _pct(report["citation_validity"]), "", "")]
-    latency = report["latency_ms"]
-    rows += [(f"{stage} ms p50 / p95", f"{latency[stage]['p50']:.1f} / {latency[stage]['p95']:.1f}", "", "")
-             for stage in ("retrieval", *STAGES)]
-    return rows
+def domain_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    names = list(report.get("baselines", {}))
+    header = ["domain", *DOMAIN_COLUMNS, *(f"{name} top5" for name in names)]
+    rows = []
+    for domain, entry in report.get("per_domain", {}).items():
+        rows.append([domain, *(fmt(entry.get(column)) for column in DOMAIN_COLUMNS),
+                     *(fmt(lookup(entry, f"baselines.{name}.top5")) for name in names)])
+    return header, rows
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:.1f}%"
+def latency_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    rows = [[stage, fmt(values.get("p50"), "ms"), fmt(values.get("p95"), "ms")]
+            for stage, values in report.get("latency_ms", {}).items()]
+    return ["stage", "p50 ms", "p95 ms"], rows
 
 
-def markdown(report: dict, header: str) -> str:
-    lines = [f"# supportbot eval\n\n{header}\n", "| metric | supportbot | BM25, last message | dense, last message |",
-             "|---|---|---|---|"]
-    lines += [f"| {' | '.join(row)} |" for row in table_rows(report)]
-    lines += ["", "## Per domain (answerable: gold doc in top 5)", "",
-              "| domain | questions | supportbot | BM25 | dense | answerable answered | unanswerable declined |",
-              "|---|---|---|---|---|---|---|"]
-    for domain, figures in report["domains"].items():
-        ranked = [_pct(figures[key]) if figures["answerable"] else "–" for key in
-                  ("top5", "bm25_last_message.top5", "dense_last_message.top5", "answered_rate")]
-        declined = _pct(figures["declined_rate_unanswerable"]) if figures["unanswerable"] else "–"
-        lines.append(f"| {domain} | {figures['answerable'] + figures['unanswerable']} | {' | '.join(ranked)} | {declined} |")
-    return "\n".join(lines) + "\n"
+def rich_tables(report: dict) -> list[Table]:
+    tables = []
+    for title, (header, rows) in (("Quality beside the baselines", comparison_rows(report)),
+                                  ("Per domain", domain_rows(report)),
+                                  ("Latency per stage (offline answerer)", latency_rows(report))):
+        table = Table(title=title)
+        for number, column in enumerate(header):
+            table.add_column(column, justify="left" if number == 0 else "right")
+        for row in rows:
+            table.add_row(*row)
+        tables.append(table)
+    return tables
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(report: dict) -> str:
+    meta = report["meta"]
+    counts = ", ".join(f"{kind} {report[kind]['n']}" for kind in ("answerable", "unanswerable", "offtopic"))
+    baselines = "; ".join(f"`{name}`: {entry['description']}" for name, entry in report["baselines"].items())
+    parts = [
+        "# supportbot evaluation",
+        "",
+        f"- Knowledge base: {meta['corpus_note']}; {meta['chunks']} chunks, indexed by the product's "
+        f"pipeline into `{meta['data_dir']}`.",
+        f"- Questions: {meta['questions']} and {meta['offtopic']}"
+        + (f" (subset `{meta['subset']}`)" if meta["subset"] else "") + f": {counts}.",
+        "- Each question's earlier turns go through the bot's thread memory and follow-up rewriting; "
+        "answers are the offline (extractive) ones; the answer cache is off.",
+        f"- Baselines on the same index: {baselines}.",
+        f"- Settings: {meta['settings']}.",
+        f"- Run: {meta['started']}, {meta['seconds']:.0f} s.",
+        "",
+        "## Quality beside the baselines",
+        "",
+        _markdown_table(*comparison_rows(report)),
+        "",
+        "## Per domain",
+        "",
+        _markdown_table(*domain_rows(report)),
+        "",
+        "## Latency per stage (ms)",
+        "",
+        _markdown_table(*latency_rows(report)),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def write_reports(report: dict, json_path: Path, cases: list[dict] | None = None) -> list[Path]:
+    """The JSON report, its Markdown twin beside it, and one line per question (.cases.jsonl)."""
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    markdown_path = json_path.with_suffix(".md")
+    markdown_path.write_text(markdown(report), encoding="utf-8")
+    written = [json_path, markdown_path]
+    if cases is not None:
+        cases_path = json_path.with_suffix(".cases.jsonl")
+        cases_path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
+        written.append(cases_path)
+    return written

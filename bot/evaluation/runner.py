@@ -1,104 +1,100 @@
-"""Runs a question set through the product exactly as threads would, plus the baselines.
+"""Every question through the product, as a thread would see it.
 
-The corpus is indexed by the product's own pipeline into its own data directory (reused while
-nothing changed). Each dialogue question gets a fresh thread whose earlier turns go through the
-product's memory, so follow-ups are rewritten as they would be in Slack or Discord. Answers come
-from the offline (extractive) answerer, with the answer cache off so every figure is a real run.
+Each case gets a fresh conversation whose earlier turns are written into the bot's own memory
+(the dataset's user and agent turns, as user and assistant turns), then the question goes through
+SupportBot.answer(): memory, follow-up rewriting, retrieval, the decline rule and the offline
+(extractive) answer. A thin wrapper around the retriever keeps what retrieval returned, so
+document ranks are measured on exactly the ranking the answer was built from.
 """
 
 from __future__ import annotations
 
-import hashlib
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
-
-from bot.answering.retrieval import Retriever
-from bot.evaluation.datasets import Question
-from bot.evaluation.metrics import citations_valid, gold_rank, passage_coverage, unique_in_order
-from bot.knowledge.embeddings import embed_query
-from bot.knowledge.index import SearchQuery
-from bot.settings import KnowledgeSource, RateLimitSettings, Settings
-from bot.types import Audience, ConversationKey, Inquiry, Turn
-
-BASELINES = {"bm25_last_message": 0.0, "dense_last_message": 1.0}  # name -> alpha
-RANK_DEPTH = 10
-Progress = Callable[[str, int, int], None]
-
+from bot.answering.retrieval import GroundingSignals, Retrieval, Retriever
+from bot.evaluation.baselines import Baseline, BaselineResult, distinct_documents
+from bot.evaluation.datasets import EvalCase
+from bot.service import SupportBot
+from bot.types import Answer, Audience, ConversationKey, Inquiry
 
 @dataclass
-class Outcome:
-    question: Question
-    answered: bool
-    mode: str
-    citations_valid: bool
-    rank: int | None = None
-    coverage: float = 0.0
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    baseline_ranks: dict[str, int | None] = field(default_factory=dict)
+class CaseResult:
+    case: EvalCase
+    answer: Answer
+    ranked_documents: list[str]  # distinct documents in ranking order, best first
+    passages: list[tuple[str, str]]  # (document id, chunk text) given to the answerer
+    retrieved_documents: set[str]  # documents of those passages
+    timings_ms: dict[str, float]
+    signals: GroundingSignals | None = None
+    baselines: dict[str, BaselineResult] = field(default_factory=dict)
+
+    def to_record(self) -> dict:
+        """One line of the per-question file: enough to find and replay a failure."""
+        return {
+            "id": self.case.id, "kind": self.case.kind, "domain": self.case.domain,
+            "question": self.case.question, "standalone": self.answer.standalone_question,
+            "mode": self.answer.mode, "gold_doc_ids": list(self.case.gold_doc_ids),
+            "ranked_documents": self.ranked_documents,
+            "sources": [s.document_id for s in self.answer.sources],
+            "signals": self.signals.__dict__ if self.signals else None,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "baselines": {name: {"ranked_documents": b.ranked_documents, "answered": b.answered}
+                          for name, b in self.baselines.items()},
+        }
 
 
-def eval_settings(settings: Settings, corpus: Path) -> Settings:
-    """The product's settings pointed at the corpus, offline, in a data directory of its own."""
-    digest = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
-    return settings.model_copy(update={
-        "data_dir": settings.data_dir / "eval" / digest,
-        "knowledge": [KnowledgeSource(path=corpus, audience="public")],
-        "anthropic_api_key": None,  # the offline answerer: figures do not depend on a model
-        "redis_url": None,  # never touch a production Redis
-        "weaviate": settings.weaviate.model_copy(update={"url": None, "multi_tenancy": False}),
-        "cache": settings.cache.model_copy(update={"enabled": False}),
-        "rate_limit": RateLimitSettings(enabled=False),
-    })
+class RecordingRetriever:
+    """The bot's retriever, unchanged, remembering its last result for the evaluation."""
+
+    def __init__(self, inner: Retriever) -> None:
+        self.inner = inner
+        self.index = inner.index
+        self.last: Retrieval | None = None
+
+    def retrieve(self, question: str, audience: Audience, vector=None) -> Retrieval:
+        self.last = self.inner.retrieve(question, audience, vector)
+        return self.last
 
 
-class EvaluationRun:
-    def __init__(self, bot) -> None:
-        self.bot = bot
-        ranking = bot.settings.retrieval.model_copy(update={"top_k": RANK_DEPTH})
-        self.ranker = Retriever(bot.index, bot.embeddings, ranking)
-
-    async def ask(self, question: Question) -> Outcome:
-        conversation = ConversationKey("eval", "run", question.id)
-        if question.history:
-            await self.bot.memory.append(conversation, *(Turn(role, text) for role, text in question.history))
-        answer = await self.bot.answer(Inquiry(text=question.text, conversation=conversation,
-                                               user_id="eval", audience=Audience.PUBLIC))
-        await self.bot.forget(conversation)
-        outcome = Outcome(
-            question=question, answered=answer.grounded, mode=answer.mode,
-            citations_valid=citations_valid(answer.text, [s.number for s in answer.sources]),
-            timings_ms=dict(answer.timings_ms),
-        )
-        if question.answerable:
-            self._rank(outcome, answer.standalone_question)
-        return outcome
-
-    def _rank(self, outcome: Outcome, standalone: str) -> None:
-        """Where the gold document lands for the product's query, and for each baseline's."""
-        question = outcome.question
-        hits = self.ranker.retrieve(standalone, Audience.PUBLIC).hits
-        outcome.rank = gold_rank(unique_in_order(h.chunk.document_id for h in hits), question.gold_doc_ids)
-        gold = set(question.gold_doc_ids)
-        outcome.coverage = passage_coverage(question.gold_spans,
-                                            [h.chunk.text for h in hits if h.chunk.document_id in gold])
-        vector = embed_query(self.bot.embeddings, question.text)
-        for name, alpha in BASELINES.items():
-            outcome.baseline_ranks[name] = gold_rank(self._baseline(question.text, vector, alpha),
-                                                     question.gold_doc_ids)
-
-    def _baseline(self, text: str, vector: np.ndarray, alpha: float) -> list[str]:
-        hits = self.bot.index.search(SearchQuery(text=text, vector=vector, audience=Audience.PUBLIC,
-                                                 limit=RANK_DEPTH * 4, alpha=alpha, candidates=RANK_DEPTH * 4))
-        return unique_in_order(h.chunk.document_id for h in hits)[:RANK_DEPTH]
+async def run_cases(bot: SupportBot, cases: list[EvalCase], baselines: list[Baseline],
+                    on_case: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
+    """Questions one at a time (latency is measured per stage, so nothing runs beside them)."""
+    recorder = RecordingRetriever(bot.retriever)
+    bot.retriever = recorder
+    results = []
+    try:
+        for case in cases:
+            result = await _run_case(bot, recorder, case)
+            result.baselines = {baseline.name: baseline.rank(case.question) for baseline in baselines}
+            results.append(result)
+            if on_case:
+                on_case(result)
+    finally:
+        bot.retriever = recorder.inner
+    return results
 
 
-async def run_questions(bot, questions: list[Question], progress: Progress) -> list[Outcome]:
-    run = EvaluationRun(bot)
-    outcomes = []
-    for done, question in enumerate(questions, 1):
-        outcomes.append(await run.ask(question))
-        progress("questions", done, len(questions))
-    return outcomes
+async def _run_case(bot: SupportBot, recorder: RecordingRetriever, case: EvalCase) -> CaseResult:
+    conversation = ConversationKey("eval", case.domain, f"{case.id}:{uuid.uuid4().hex}")
+    if case.history:
+        await bot.memory.append(conversation, *case.history)
+    recorder.last = None
+    started = time.perf_counter()
+    answer = await bot.answer(Inquiry(text=case.question, conversation=conversation, user_id="eval"))
+    elapsed = (time.perf_counter() - started) * 1000
+    retrieval = recorder.last
+    hits = retrieval.hits if retrieval else []
+    timings = dict(answer.timings_ms)
+    timings["retrieval"] = timings.get("embed", 0.0) + timings.get("search", 0.0)
+    timings["total"] = elapsed
+    await bot.memory.clear(conversation)
+    return CaseResult(
+        case=case, answer=answer,
+        ranked_documents=distinct_documents([h.chunk.document_id for h in retrieval.ranked]) if retrieval else [],
+        passages=[(h.chunk.document_id, h.chunk.text) for h in hits],
+        retrieved_documents={h.chunk.document_id for h in hits},
+        timings_ms=timings, signals=retrieval.signals if retrieval else None,
+    )

@@ -55,7 +55,7 @@ async def test_a_long_answer_is_split_with_the_sources_and_buttons_last(start_wi
     text = "\n\n".join(f"Part {n}. {paragraph}" for n in range(1, 10))  # ~4,900 characters
     claude.queue(Reply(text, chunk_size=400))
     bot = await start_with_claude()
-    thread_id = bot.message("Explain the whole returns policy in detail")["id"]
+    thread_id = bot.message("Can I return unused items in their original packaging for a full refund?")["id"]
     await api.wait_for(lambda: [m for m in api.posted(thread_id) if custom_ids(m)])
     await settle()
     messages = api.posted(thread_id)

@@ -1,0 +1,80 @@
+"""One evaluation run from files to a report: the Python entry behind `supportbot eval`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from bot.evaluation.baselines import standard_baselines
+from bot.evaluation.corpus import prepare_corpus
+from bot.evaluation.datasets import load_offtopic, load_questions, select_subset
+from bot.evaluation.metrics import summarise
+from bot.evaluation.runner import CaseResult, run_cases
+from bot.settings import Settings
+
+DATA = Path("../shared/data")
+DEFAULT_CORPUS = DATA / "doc2dial" / "corpus.jsonl"
+DEFAULT_QUESTIONS = DATA / "doc2dial" / "questions_dev.jsonl"
+DEFAULT_OFFTOPIC = DATA / "clinc150_oos" / "oos_dev.jsonl"
+# on_progress(stage, done, total): the indexer's stages, then "ask" once per question.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    corpus: Path = DEFAULT_CORPUS
+    questions: Path = DEFAULT_QUESTIONS
+    offtopic: Path | None = DEFAULT_OFFTOPIC
+    subset: str | None = None
+
+
+async def run_evaluation(settings: Settings, request: EvalRequest, *, embeddings: Embeddings | None = None,
+                         on_progress: Progress | None = None) -> tuple[dict, list[CaseResult]]:
+    """Index the corpus (incrementally), ask every question; the report and per-question results."""
+    from bot.wiring import build_bot  # loads the embedding model
+
+    progress = on_progress or (lambda stage, done, total: None)
+    started = time.perf_counter()
+    cases = load_questions(request.questions)
+    if request.offtopic:
+        cases += load_offtopic(request.offtopic)
+    cases = select_subset(cases, request.subset)
+    corpus, eval_settings = prepare_corpus(settings, request.corpus, cases, restrict=request.subset == "small")
+    bot = build_bot(eval_settings, embeddings=embeddings, answerer=None, long_running=False)
+    summary = bot.reindex(on_progress=progress)
+    baselines = standard_baselines(bot.index, bot.embeddings, eval_settings.retrieval)
+    asked = 0
+
+    def on_case(_result) -> None:
+        nonlocal asked
+        asked += 1
+        progress("ask", asked, len(cases))
+
+    progress("ask", 0, len(cases))
+    results = await run_cases(bot, cases, baselines, on_case)
+    report = summarise(results, corpus.texts)
+    report["baselines"] = {b.name: {"description": b.description, **report["baselines"][b.name]}
+                           for b in baselines}
+    report["meta"] = {
+        "corpus": str(request.corpus), "corpus_note": corpus.note, "indexed_file": str(corpus.path),
+        "documents": len(corpus.texts), "chunks": bot.index.count(), "data_dir": str(eval_settings.data_dir),
+        "questions": str(request.questions), "offtopic": str(request.offtopic) if request.offtopic else None,
+        "subset": request.subset, "index": summary.to_dict(),
+        "settings": _settings_line(eval_settings),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": time.perf_counter() - started,
+    }
+    return report, results
+
+
+def _settings_line(settings: Settings) -> str:
+    r, c = settings.retrieval, settings.chunking
+    return (f"chunks {c.chunk_size}/{c.chunk_overlap} chars, top_k {r.top_k}, candidates {r.candidates}, "
+            f"alpha {r.alpha}, min_similarity {r.min_similarity}, min_agreement {r.min_agreement}, "
+            f"question weight {r.follow_up_question_weight} (follow-up) / {r.new_question_weight} (new), "
+            f"embeddings {settings.embeddings.provider}")

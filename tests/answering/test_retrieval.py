@@ -1,0 +1,63 @@
+"""Retrieval in a thread: blending, the decline rule's signals, and the sample knowledge base."""
+
+import pytest
+
+from bot.answering.retrieval import GroundingSignals, Retriever, blend, is_grounded_by
+from bot.answering.standalone import deterministic_standalone
+from bot.knowledge.index import SearchHit
+from bot.knowledge.local_store import LocalHybridIndex
+from bot.knowledge.splitting import Chunk
+from bot.types import Audience, Turn
+
+
+def _hit(chunk_id: str, score: float, similarity: float) -> SearchHit:
+    chunk = Chunk(id=chunk_id, document_id=f"doc-{chunk_id}", index=0, text="t", title="T", url="u",
+                  audience="public", headings=("T",), content_hash="h")
+    return SearchHit(chunk=chunk, score=score, similarity=similarity, keyword_score=0.0)
+
+
+def test_blend_weighs_the_two_rankings_and_keeps_the_weightier_similarity():
+    own = [_hit("a", 1.0, 0.9), _hit("b", 0.2, 0.3)]
+    context = [_hit("b", 1.0, 0.6), _hit("c", 0.5, 0.5)]
+    leaning_on_context = blend(own, context, own_weight=0.2)
+    assert [h.chunk.id for h in leaning_on_context] == ["b", "c", "a"]
+    assert leaning_on_context[0].similarity == 0.6 and leaning_on_context[0].score == pytest.approx(0.84)
+    leaning_on_own = blend(own, context, own_weight=0.8)
+    assert [h.chunk.id for h in leaning_on_own][:2] == ["a", "b"] and leaning_on_own[1].similarity == 0.3
+
+
+@pytest.mark.parametrize("signals, grounded", [
+    (GroundingSignals(own=0.6), True),
+    (GroundingSignals(own=0.3), False),
+    (GroundingSignals(own=0.3, context=0.6, agreement=0.1, follow_up=True), True),
+    (GroundingSignals(own=0.3, context=0.6, agreement=0.4, follow_up=False), True),
+    (GroundingSignals(own=0.3, context=0.6, agreement=0.1, follow_up=False), False),
+    (GroundingSignals(own=0.3, context=0.4, agreement=0.9, follow_up=True), False),
+])
+def test_decline_rule(signals, grounded):
+    assert is_grounded_by(signals, min_similarity=0.5, min_agreement=0.25) is grounded
+
+
+@pytest.fixture
+def retriever(sample_settings, embeddings):
+    return Retriever(LocalHybridIndex(sample_settings.index_dir), embeddings, sample_settings.retrieval)
+
+
+def _ask(retriever, question, earlier=()):
+    history = [Turn("user", text) for text in earlier]
+    return retriever.retrieve(deterministic_standalone(question, history), Audience.PUBLIC)
+
+
+def test_a_reply_in_a_thread_is_answered_from_the_thread(retriever):
+    alone = _ask(retriever, "yes, it was opened")
+    in_thread = _ask(retriever, "yes, it was opened", ["Can I return an item after 30 days?"])
+    assert not alone.grounded
+    assert in_thread.grounded and in_thread.hits[0].chunk.document_id == "returns-and-refunds"
+    assert in_thread.signals.follow_up and len(in_thread.ranked) >= len(in_thread.hits)
+
+
+def test_off_topic_in_a_thread_is_declined_and_a_new_topic_finds_its_page(retriever):
+    earlier = ["Can I return an item after 30 days?"]
+    assert not _ask(retriever, "What's the weather in Paris?", earlier).grounded
+    shipping = _ask(retriever, "Do you deliver to PO boxes?", earlier)
+    assert shipping.grounded and shipping.hits[0].chunk.document_id == "shipping"
