@@ -125,6 +125,9 @@ class Retriever:
     def retrieve(self, question: str, audience: Audience) -> Retrieval:
         started = time.perf_counter()
         own_words, earlier = split_standalone(question)
+        # Thread order (earlier messages, then this one). The model reads 256 tokens at most, so a
+        # long thread can crowd the message out of the context vector; the message's own search
+        # covers that, and on the dev set this order ranks better than the message first.
         texts = [own_words] + ([" ".join([*earlier, own_words])] if earlier else [])
         vectors = embed_texts(self.embeddings, texts)
         embedded = time.perf_counter()
