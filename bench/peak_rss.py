@@ -20,6 +20,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.logs import configure_logging  # noqa: E402
+
+configure_logging("WARNING")  # figures on stdout, no per-answer log lines
+
 DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "doc2dial" / "corpus.jsonl"
 STAGES = ("imports", "model", "index+answers")
 
@@ -60,7 +64,16 @@ def child(stage: str, corpus: Path) -> None:
 
         asyncio.run(ask())
         print(f"chunks={bot.index.count()}", file=sys.stderr)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(memory_mib("VmRSS:"), memory_mib("VmHWM:"))
+
+
+def memory_mib(field: str) -> float:
+    # VmHWM is this process's own high-water mark (ru_maxrss would include the parent's peak,
+    # which Linux carries across fork and exec); VmRSS is what it holds now.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -83,15 +96,18 @@ def main() -> None:
         print("building the doc2dial index first (as `supportbot eval` would)…", file=sys.stderr)
     reindex(settings, index, build_embeddings(settings.embeddings))
 
-    peaks = {}
+    peaks, resident = {}, {}
     for stage in STAGES:
         done = subprocess.run([sys.executable, __file__, "--child", stage, "--corpus", str(args.corpus)],
                               capture_output=True, text=True, check=True, cwd=REPO)
-        peaks[stage] = float(done.stdout.strip().splitlines()[-1])
+        now, peak = (float(v) for v in done.stdout.strip().splitlines()[-1].split())
+        peaks[stage], resident[stage] = peak, now
     print(f"index: {settings.index_dir} ({index.count()} chunks)")
     for stage, peak in peaks.items():
-        print(f"peak RSS {stage:15s} {peak:7.1f} MiB   ratio to imports {peak / peaks['imports']:.2f}")
-    print(f"index + answering adds {peaks['index+answers'] - peaks['model']:.1f} MiB over the loaded model")
+        print(f"{stage:15s} peak RSS {peak:7.1f} MiB (ratio to imports {peak / peaks['imports']:.2f})   "
+              f"resident at the end {resident[stage]:7.1f} MiB")
+    print(f"the loaded index and 50 answers hold {resident['index+answers'] - resident['model']:.1f} MiB "
+          "beyond the loaded model")
 
 
 if __name__ == "__main__":

@@ -126,6 +126,9 @@ class Retriever:
         """Passages for the question; `vector` is its embedding when the caller already has it."""
         started = time.perf_counter()
         own_words, earlier = split_standalone(question)
+        # Thread order (earlier messages, then this one). The model reads 256 tokens at most, so a
+        # long thread can crowd the message out of the context vector; the message's own search
+        # covers that, and on the dev set this order ranks better than the message first.
         texts = [own_words] + ([" ".join([*earlier, own_words])] if earlier else [])
         reuse = vector is not None and texts == [question]  # the caller embedded exactly this text
         vectors = [np.asarray(vector)] if reuse else embed_texts(self.embeddings, texts)

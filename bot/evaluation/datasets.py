@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.types import Turn
@@ -40,11 +40,6 @@ class EvalCase:
     gold_doc_ids: tuple[str, ...] = ()
     gold_char_span: tuple[int, int] | None = None
     subset_small: bool = False
-    extra: dict = field(default_factory=dict, compare=False)
-
-    @property
-    def last_user_turns(self) -> list[str]:
-        return [turn.text for turn in self.history if turn.role == "user"]
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict]]:

@@ -77,4 +77,5 @@ def _settings_line(settings: Settings) -> str:
     return (f"chunks {c.chunk_size}/{c.chunk_overlap} chars, top_k {r.top_k}, candidates {r.candidates}, "
             f"alpha {r.alpha}, min_similarity {r.min_similarity}, min_agreement {r.min_agreement}, "
             f"question weight {r.follow_up_question_weight} (follow-up) / {r.new_question_weight} (new), "
+            f"document support {r.document_support_weight}, "
             f"embeddings {settings.embeddings.provider}")

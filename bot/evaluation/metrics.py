@@ -145,5 +145,7 @@ def _baseline_figures(results: list[CaseResult], name: str) -> dict:
     figures["answered_rate"] = rate(decided[ANSWERABLE])
     figures["unanswerable_declined_rate"] = rate([not a for a in decided[UNANSWERABLE]])
     figures["offtopic_declined_rate"] = rate([not a for a in decided[OFFTOPIC]])
+    figures["unanswerable_and_offtopic_declined_rate"] = rate(
+        [not a for a in decided[UNANSWERABLE] + decided[OFFTOPIC]])
     figures["latency_ms"] = {"retrieval": percentiles([r.baselines[name].retrieval_ms for r in results])}
     return figures

@@ -21,6 +21,8 @@ ROWS: list[tuple[str, str, str | None]] = [
     ("answerable answered", "answerable.answered_rate", "answered_rate"),
     ("unanswerable declined", "unanswerable.declined_rate", "unanswerable_declined_rate"),
     ("off-topic declined", "offtopic.declined_rate", "offtopic_declined_rate"),
+    ("unanswerable + off-topic declined", "unanswerable_and_offtopic.declined_rate",
+     "unanswerable_and_offtopic_declined_rate"),
     ("citation validity", "citation_validity", None),
     ("retrieval p50 (ms)", "latency_ms.retrieval.p50", "latency_ms.retrieval.p50"),
     ("retrieval p95 (ms)", "latency_ms.retrieval.p95", "latency_ms.retrieval.p95"),

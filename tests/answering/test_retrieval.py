@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.answering.retrieval import GroundingSignals, Retriever, blend, is_grounded_by
+from bot.answering.retrieval import GroundingSignals, Retriever, blend, is_grounded_by, support_by_document
 from bot.answering.standalone import deterministic_standalone
 from bot.knowledge.index import SearchHit
 from bot.knowledge.local_store import LocalHybridIndex
@@ -10,8 +10,8 @@ from bot.knowledge.splitting import Chunk
 from bot.types import Audience, Turn
 
 
-def _hit(chunk_id: str, score: float, similarity: float) -> SearchHit:
-    chunk = Chunk(id=chunk_id, document_id=f"doc-{chunk_id}", index=0, text="t", title="T", url="u",
+def _hit(chunk_id: str, score: float, similarity: float, document_id: str = "") -> SearchHit:
+    chunk = Chunk(id=chunk_id, document_id=document_id or f"doc-{chunk_id}", index=0, text="t", title="T", url="u",
                   audience="public", headings=("T",), content_hash="h")
     return SearchHit(chunk=chunk, score=score, similarity=similarity, keyword_score=0.0)
 
@@ -61,3 +61,12 @@ def test_off_topic_in_a_thread_is_declined_and_a_new_topic_finds_its_page(retrie
     assert not _ask(retriever, "What's the weather in Paris?", earlier).grounded
     shipping = _ask(retriever, "Do you deliver to PO boxes?", earlier)
     assert shipping.grounded and shipping.hits[0].chunk.document_id == "shipping"
+
+
+def test_a_page_with_several_matching_passages_moves_up():
+    lucky = _hit("a", 0.9, 0.5)
+    steady = [_hit("b", 0.8, 0.5, "doc-b"), _hit("b2", 0.7, 0.5, "doc-b")]
+    ranked = support_by_document([lucky, *steady], weight=0.35)
+    assert [h.chunk.id for h in ranked] == ["b", "b2", "a"]  # 0.8 + 0.35 * 0.7 and 0.7 + 0.35 * 0.7
+    assert ranked[0].score == pytest.approx(1.045) and ranked[2].score == 0.9
+    assert [h.chunk.id for h in support_by_document([lucky, *steady], weight=0.0)] == ["a", "b", "b2"]
