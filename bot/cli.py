@@ -11,7 +11,8 @@ import getpass
 import json
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
@@ -76,16 +77,23 @@ TenantOption = Annotated[str | None, typer.Option(
     "--tenant", help="With weaviate.multi_tenancy: the Slack team / Discord server id.")]
 
 
-def _run_index(bot: SupportBot, full: bool, tenant: str | None = None) -> IndexSummary:
+@contextmanager
+def _progress_bars(labels: dict[str, str]) -> Iterator[Callable[[str, int, int], None]]:
+    """An on_progress(stage, done, total) callback drawing one bar per stage on stderr."""
     columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         tasks: dict[str, int] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(STAGE_LABELS.get(stage, stage), total=total)
+                tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
+        yield on_progress
+
+
+def _run_index(bot: SupportBot, full: bool, tenant: str | None = None) -> IndexSummary:
+    with _progress_bars(STAGE_LABELS) as on_progress:
         return bot.reindex(full=full, on_progress=on_progress, tenant=tenant)
 
 
@@ -260,17 +268,8 @@ def eval_command(
 
     settings = _settings(config)
     request = EvalRequest(corpus=corpus, questions=questions, offtopic=offtopic, subset=subset)
-    labels = {**STAGE_LABELS, "ask": "Asking questions"}
-    columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=err, transient=False) as progress:
-            tasks: dict[str, int] = {}
-
-            def on_progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
-                progress.update(tasks[stage], completed=done, total=total)
-
+        with _progress_bars({**STAGE_LABELS, "ask": "Asking questions"}) as on_progress:
             result, cases = asyncio.run(run_evaluation(settings, request, on_progress=on_progress))
     except EvalDataError as exc:
         err.print(f"[bold red]Error:[/] {exc}", highlight=False)

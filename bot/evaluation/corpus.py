@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.evaluation.datasets import EvalCase, EvalDataError
+from bot.evaluation.datasets import EvalCase, EvalDataError, jsonl_records
 from bot.settings import KnowledgeSource, Settings
 
 DISTRACTOR_SHARE = 0.15  # of the documents no subset question is grounded in
@@ -39,21 +39,11 @@ class EvalCorpus:
 
 
 def read_corpus(path: Path) -> dict[str, dict]:
-    if not path.is_file():
-        raise EvalDataError(f"Corpus {path} does not exist; pass a JSONL file with 'id' and 'text' "
-                            "per line (--corpus).")
     documents: dict[str, dict] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                documents[str(record["id"])] = record
-                str(record["text"])
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise EvalDataError(f"Corpus {path} line {number} is not a JSON object with 'id' and "
-                                    f"'text' ({exc}).") from None
+    for number, record in jsonl_records(path):
+        if "id" not in record or not isinstance(record.get("text"), str):
+            raise EvalDataError(f"Corpus {path} line {number} needs an 'id' and a 'text'.")
+        documents[str(record["id"])] = record
     if not documents:
         raise EvalDataError(f"Corpus {path} has no documents.")
     return documents

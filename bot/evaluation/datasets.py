@@ -42,7 +42,7 @@ class EvalCase:
     subset_small: bool = False
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict]]:
+def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
     if not path.is_file():
         raise EvalDataError(f"{path} does not exist; pass an existing JSONL file.")
     with path.open(encoding="utf-8") as handle:
@@ -67,7 +67,7 @@ def _required(record: dict, key: str, path: Path, number: int) -> str:
 
 def load_questions(path: Path) -> list[EvalCase]:
     cases = []
-    for number, record in _records(path):
+    for number, record in jsonl_records(path):
         question = _required(record, "question", path, number)
         case_id = str(record.get("id") or f"{path.stem}:{number}")
         gold = tuple(str(d) for d in record.get("gold_doc_ids") or ())
@@ -92,7 +92,7 @@ def load_questions(path: Path) -> list[EvalCase]:
 
 def load_offtopic(path: Path) -> list[EvalCase]:
     cases = []
-    for number, record in _records(path):
+    for number, record in jsonl_records(path):
         text = _required(record, "text", path, number)
         case_id = str(record.get("id") or f"{path.stem}:{number}")
         cases.append(EvalCase(id=case_id, kind=OFFTOPIC, domain=OFFTOPIC, question=text,
