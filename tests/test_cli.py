@@ -76,13 +76,13 @@ def test_chat_remembers_the_thread_and_previews_escalation(workdir):
     assert "stays quiet" in result.output
 
 
-def test_chat_continues_a_thread_across_runs_with_redis(workdir, monkeypatch):
+def test_chat_continues_a_thread_across_runs_with_redis(workdir, monkeypatch, redis_url):
     import uuid
 
     import redis
 
     prefix = f"test-{uuid.uuid4().hex[:12]}:"
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("SUPPORTBOT_REDIS__KEY_PREFIX", prefix)
     try:
         first = runner.invoke(cli.app, ["chat", "--thread", "t1"],
@@ -93,7 +93,7 @@ def test_chat_continues_a_thread_across_runs_with_redis(workdir, monkeypatch):
         assert "Continuing thread 't1' (2 earlier messages)" in second.output
         assert "policies/returns" in second.output  # the follow-up was read with the thread
     finally:
-        client = redis.Redis()
+        client = redis.Redis.from_url(redis_url)
         keys = list(client.scan_iter(match=prefix + "*"))
         if keys:
             client.delete(*keys)
