@@ -152,6 +152,10 @@ class RedisSettings(BaseModel):
     answer_ttl_s: int = Field(
         30 * 24 * 3600, ge=3600, description="how long answers stay findable for buttons"
     )
+    lock_ttl_s: float = Field(
+        30.0, ge=1, le=600, description="how long the /reindex lock outlives a worker that died holding "
+        "it; a running reindex renews it every third of this"
+    )
 
 
 class RateLimitSettings(BaseModel):
