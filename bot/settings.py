@@ -149,7 +149,14 @@ class CacheSettings(BaseModel):
         False, description="also answer paraphrases of cached questions (off until measured)"
     )
     semantic_min_similarity: float = Field(0.95, ge=0.5, le=1.0)
-    semantic_max_entries: int = Field(500, ge=1, le=20_000, description="per audience and generation")
+    semantic_backend: Literal["auto", "vector-index", "in-process"] = Field(
+        "auto", description="how paraphrases are found: a Redis vector index (needs the query engine: "
+        "Redis 8 or Redis Stack), a comparison in the bot's process, or auto (the index when the "
+        "server has it)",
+    )
+    semantic_max_entries: int = Field(
+        500, ge=1, le=100_000, description="in-process comparison only: questions kept per scope "
+        "(the vector index keeps every cached answer until it expires)")
     wait_for_leader_s: float = Field(
         30.0, ge=0, le=600,
         description="how long a repeat question waits for an identical one already being answered",
