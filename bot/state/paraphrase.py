@@ -5,10 +5,12 @@ Two implementations behind one interface (`remember`, `nearest`), chosen by
 
 - `VectorIndexParaphrases`: a Redis vector index (the query engine: Redis 8, Redis Stack, Valkey
   with a search module). Each cached question is a hash (scope tag, vector, exact key) that
-  expires with its answer; a lookup is one KNN query filtered by the scope, so Redis compares
-  only that audience's, generation's and prompt version's questions and returns the best one.
+  expires with its answer; a lookup is one exact KNN query filtered by the scope, so Redis
+  compares only that audience's, generation's and prompt version's questions and returns the
+  best one (bench/paraphrase_cache.py: 0.5 ms among 1,000 questions, 9 ms among 100,000).
 - `InProcessParaphrases`: for servers without vector search (Redis 7.0, fakeredis). Each scope
-  keeps a capped list of (vector, exact key) entries; a lookup reads the list and compares here.
+  keeps a capped list of (vector, exact key) entries; a lookup reads the list and compares here
+  (5 ms among 1,000; 0.6-0.9 s among 100,000, so keep `cache.semantic_max_entries` small).
 
 The scope (CacheKey.scope) carries audience, generation, prompt version, model and team: neither
 implementation ever matches across it.
@@ -80,15 +82,20 @@ class VectorIndexParaphrases:
         self._ready: set[int] = set()  # widths whose index this process has made sure of
 
     def _names(self, dim: int) -> tuple[str, str]:
-        """(index name, key prefix of its hashes)."""
-        return self.state.key("paraphrase-index", f"d{dim}"), self.state.key("paraphrase", f"d{dim}", "")
+        """(index name, key prefix of its hashes); "flat" names the index's algorithm, so that a
+        later change of it gets an index of its own."""
+        return (self.state.key("paraphrase-index", f"flat-d{dim}"),
+                self.state.key("paraphrase", f"d{dim}", ""))
 
     async def _ensure_index(self, dim: int) -> str:
         index, prefix = self._names(dim)
         if dim in self._ready:
             return index
+        # FLAT: an exact search, like the in-process comparison. HNSW is approximate, and with a
+        # scope filter it missed the stored question in the bench (bench/paraphrase_cache.py);
+        # a cache that misses its own entries pays a model call each time.
         schema = (TagField("scope"),
-                  VectorField("vec", "HNSW", {"TYPE": "FLOAT32", "DIM": dim, "DISTANCE_METRIC": "COSINE"}))
+                  VectorField("vec", "FLAT", {"TYPE": "FLOAT32", "DIM": dim, "DISTANCE_METRIC": "COSINE"}))
         definition = IndexDefinition(prefix=[prefix], index_type=IndexType.HASH)
         try:
             await self.state.run(lambda r: r.ft(index).create_index(schema, definition=definition))
