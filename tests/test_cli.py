@@ -52,6 +52,63 @@ def test_index_prints_a_summary(workdir):
     assert "unchanged" in result.output and "Index generation" in result.output
 
 
+def test_index_with_a_broken_file_indexes_the_rest_and_exits_0_unless_strict(workdir):
+    kb = workdir / "config" / "knowledge" / "public"
+    (kb / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    (kb / "store-hours.md").write_text("We are open nine to five on weekdays.\n")
+    result = runner.invoke(cli.app, ["index"])
+    assert result.exit_code == 0, result.output
+    assert "Skipped files" in result.output and "broken.pdf" in result.output
+    assert "is not a readable PDF" in result.output
+    warnings = result.output.split("Indexed without a link or title")[1]
+    assert "store-hours.md" in warnings and "url, title" in warnings
+    assert "config/knowledge" not in json.loads(runner.invoke(
+        cli.app, ["ask", "--json", "What are the store hours on weekdays?"]).stdout)["sources"][0]["url"]
+
+    strict = runner.invoke(cli.app, ["index", "--strict"])
+    assert strict.exit_code == 1 and "1 file(s) skipped" in strict.output
+
+
+def test_index_exits_1_when_nothing_usable_was_indexed(workdir, tmp_path_factory):
+    empty = tmp_path_factory.mktemp("empty-kb")
+    (empty / "broken.pdf").write_bytes(b"not a pdf")
+    config = workdir / "config" / "empty.toml"
+    config.write_text(f'data_dir = "{tmp_path_factory.mktemp("data")}"\n'
+                      f'prompts_dir = "../prompts"\n[[knowledge]]\npath = "{empty}"\n')
+    result = runner.invoke(cli.app, ["index", "--config", str(config)])
+    assert result.exit_code == 1 and "Nothing usable was indexed" in result.output
+
+
+def test_commands_work_from_any_directory(workdir, tmp_path_factory, monkeypatch):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)
+    config = workdir / "config" / "supportbot.toml"
+    result = runner.invoke(cli.app, ["prompts", "check", "--config", str(config), "--no-preview"])
+    assert result.exit_code == 0, result.output
+    assert str(workdir / "prompts") in result.output.replace("\n", "")
+    result = runner.invoke(cli.app, ["ask", "--json", "--config", str(config), "Can I return an opened item?"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["grounded"]
+    assert not (elsewhere / ".supportbot").exists()  # the index is the one beside the settings file
+
+
+def test_a_missing_prompt_file_is_named_by_its_absolute_path(workdir, tmp_path_factory, monkeypatch):
+    (workdir / "prompts" / "system.md").unlink()
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    result = runner.invoke(cli.app, ["prompts", "check", "--config", str(workdir / "config" / "supportbot.toml")])
+    assert result.exit_code == 2
+    assert f"{workdir / 'prompts' / 'system.md'} is missing" in result.output.replace("\n", "")
+
+
+def test_prompts_check_previews_each_prompt_with_sample_values(workdir):
+    result = runner.invoke(cli.app, ["prompts", "check"])
+    assert result.exit_code == 0, result.output
+    assert "answer.md, with sample values" in result.output
+    assert "Can I return an opened item after 30 days?" in result.output  # {question} filled in
+    assert "[1] Returns and refunds" in result.output  # shown as text, not taken as markup
+    assert "{company_name}" not in result.output.split("answer.md, with sample values")[1]
+
+
 def test_prompts_check_reports_a_broken_file(workdir):
     assert runner.invoke(cli.app, ["prompts", "check"]).exit_code == 0
     (workdir / "prompts" / "answer.md").write_text("{question}")
@@ -76,13 +133,13 @@ def test_chat_remembers_the_thread_and_previews_escalation(workdir):
     assert "stays quiet" in result.output
 
 
-def test_chat_continues_a_thread_across_runs_with_redis(workdir, monkeypatch):
+def test_chat_continues_a_thread_across_runs_with_redis(workdir, monkeypatch, redis_url):
     import uuid
 
     import redis
 
     prefix = f"test-{uuid.uuid4().hex[:12]}:"
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("SUPPORTBOT_REDIS__KEY_PREFIX", prefix)
     try:
         first = runner.invoke(cli.app, ["chat", "--thread", "t1"],
@@ -93,7 +150,7 @@ def test_chat_continues_a_thread_across_runs_with_redis(workdir, monkeypatch):
         assert "Continuing thread 't1' (2 earlier messages)" in second.output
         assert "policies/returns" in second.output  # the follow-up was read with the thread
     finally:
-        client = redis.Redis()
+        client = redis.Redis.from_url(redis_url)
         keys = list(client.scan_iter(match=prefix + "*"))
         if keys:
             client.delete(*keys)

@@ -62,3 +62,36 @@ def test_shipped_settings_file_is_valid():
 
     settings = load_settings(REPO / "config" / "supportbot.toml")
     assert settings.company_name == "Harbor & Pine Outfitters"
+
+
+def test_relative_paths_in_a_settings_file_are_relative_to_its_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "deploy" / "config"
+    folder.mkdir(parents=True)
+    (folder / "bot.toml").write_text('data_dir = "../state"\nprompts_dir = "/srv/prompts"\n'
+                                     '[[knowledge]]\npath = "kb/public"\n')
+    monkeypatch.chdir(tmp_path)  # anywhere else
+    settings = load_settings("deploy/config/bot.toml")
+    assert settings.data_dir == tmp_path / "deploy" / "state"
+    assert str(settings.prompts_dir) == "/srv/prompts"
+    assert settings.knowledge[0].path == folder / "kb" / "public"
+
+
+def test_defaults_point_into_the_project_from_any_directory(tmp_path, monkeypatch):
+    from bot.settings import PROJECT_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.prompts_dir == PROJECT_ROOT / "prompts" and (settings.prompts_dir / "system.md").is_file()
+    assert all(source.path.is_dir() and source.path.is_absolute() for source in settings.knowledge)
+
+
+def test_paths_from_the_environment_are_relative_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SUPPORTBOT_DATA_DIR", "here")
+    assert load_settings().data_dir == tmp_path / "here"
+
+
+def test_a_missing_settings_file_is_named_by_its_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SettingsError, match=f"Settings file {tmp_path / 'absent.toml'} does not exist"):
+        load_settings("absent.toml")

@@ -16,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.knowledge.embeddings import MiniLMOnnxEmbeddings, embed_texts, embeddings_model_id
 from bot.knowledge.index import PolicyIndex
-from bot.knowledge.loaders import DocumentLoadError, PolicyDocument, load_sources
+from bot.knowledge.loaders import DocumentLoadError, MetadataWarning, PolicyDocument, load_sources
 from bot.knowledge.splitting import Chunk, Splitter
 from bot.settings import Settings
 
@@ -41,11 +41,13 @@ class IndexSummary:
     documents_total: int = 0
     seconds: float = 0.0
     full: bool = False
-    errors: list[DocumentLoadError] = field(default_factory=list)
+    errors: list[DocumentLoadError] = field(default_factory=list)  # files skipped
+    warnings: list[MetadataWarning] = field(default_factory=list)  # indexed, but no url or title
 
     def to_dict(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if k != "errors"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("errors", "warnings")}
         data["errors"] = [str(e) for e in self.errors]
+        data["warnings"] = [str(w) for w in self.warnings]
         return data
 
 
@@ -72,7 +74,8 @@ def reindex(
     pipeline = f"{splitter.signature}|{embeddings_model_id(settings.embeddings)}"
     indexed = {} if full else index.document_hashes()
     indexed_paths = {} if full else index.document_paths()
-    summary = IndexSummary(generation=index.generation(), full=full, errors=loaded.errors)
+    summary = IndexSummary(generation=index.generation(), full=full, errors=loaded.errors,
+                           warnings=loaded.warnings)
 
     changed: list[tuple[PolicyDocument, str]] = []
     for document in loaded.documents:

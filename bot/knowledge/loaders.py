@@ -9,8 +9,11 @@ comes from, by format:
 - PDF and plain text: a ``sources.toml`` in the folder maps file names to title and url; the PDF's
   own title metadata is the next choice.
 - JSONL: one document per line with id, title, url and text.
-The file path is the last resort for a URL. A document is staff-only if its folder or its own
-metadata says so: the stricter setting always wins.
+`document_from` decides the final metadata in one place. A document with no URL of its own gets
+one only from its folder's `base_url`, never from its file path (a repository path is not a page
+a customer can open): it is cited by title alone, and `supportbot index` lists it in its
+warnings, as it does a document whose title had to be made from its file name. A document is
+staff-only if its folder or its own metadata says so: the stricter setting always wins.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import frontmatter
 from bs4 import BeautifulSoup
@@ -51,6 +55,7 @@ class PolicyDocument:
     format: str
     path: str
     extra: dict = field(default_factory=dict)
+    missing_metadata: tuple[str, ...] = ()  # "url", "title": for the index's warning list
 
     @property
     def headings(self) -> list[str]:
@@ -74,12 +79,24 @@ class DocumentLoadError(Exception):
         super().__init__(f"{path}: {problem}")
 
 
+@dataclass(frozen=True)
+class MetadataWarning:
+    """A document that was indexed but lacks what customers see: a link, or a real title."""
+
+    path: str
+    missing: tuple[str, ...]  # "url", "title"
+
+    def __str__(self) -> str:
+        return f"{self.path}: no {' and no '.join(self.missing)}"
+
+
 @dataclass
 class LoadResult:
     documents: list[PolicyDocument]
     errors: list[DocumentLoadError]
     # Documents of files that failed to load keep their indexed chunks; these are their paths.
     failed_paths: set[str] = field(default_factory=set)
+    warnings: list[MetadataWarning] = field(default_factory=list)
 
 
 def stricter(*audiences: str | None) -> str:
@@ -112,6 +129,8 @@ def load_sources(sources: list[KnowledgeSource]) -> LoadResult:
                     continue
                 seen[document.id] = document.path
                 result.documents.append(document)
+                if document.missing_metadata:
+                    result.warnings.append(MetadataWarning(document.path, document.missing_metadata))
     return result
 
 
@@ -170,13 +189,7 @@ def _load_markdown(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocume
     meta = {**_mapping_for(path), **post.metadata}
     body = post.content.strip()
     first_heading = next((l.lstrip("#").strip() for l in body.splitlines() if l.startswith("# ")), "")
-    yield PolicyDocument(
-        id=str(meta.get("id") or _relative_id(path, source)),
-        title=str(meta.get("title") or first_heading or path.stem.replace("-", " ").capitalize()),
-        url=str(meta.get("url") or path.as_posix()),
-        audience=stricter(source.audience, meta.get("audience")),
-        text=body, format="markdown", path=path.as_posix(),
-    )
+    yield document_from(path, source, meta, text=body, fmt="markdown", titles=(first_heading,))
 
 
 # get_text(" ") puts a space between inline elements, including before "." after </strong>.
@@ -217,19 +230,18 @@ def _load_html(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
     audience_tag = soup.find("meta", attrs={"name": "audience"})
     id_tag = soup.find("meta", attrs={"name": "document-id"})
     heading = soup.find("h1")
-    title = meta.get("title") or (soup.title.get_text(strip=True) if soup.title else "") or (
-        heading.get_text(" ", strip=True) if heading else path.stem)
     text = html_to_markdown(soup)
     if not text:
         raise DocumentLoadError(path, "has no text in its <body>.")
-    yield PolicyDocument(
-        id=str((id_tag and id_tag.get("content")) or meta.get("id") or _relative_id(path, source)),
-        title=str(title),
-        url=str(meta.get("url") or (canonical and canonical.get("href")) or path.as_posix()),
-        audience=stricter(source.audience, meta.get("audience"),
-                          audience_tag.get("content") if audience_tag else None),
-        text=text, format="html", path=path.as_posix(),
-    )
+    page_audience = audience_tag.get("content") if audience_tag else None
+    meta = {
+        "id": (id_tag and id_tag.get("content")) or meta.get("id"),
+        "title": meta.get("title"),
+        "url": meta.get("url") or (canonical and canonical.get("href")),
+        "audience": stricter(meta.get("audience"), page_audience) if (meta.get("audience") or page_audience) else None,
+    }
+    yield document_from(path, source, meta, text=text, fmt="html", titles=(
+        soup.title.get_text(strip=True) if soup.title else "", heading.get_text(" ", strip=True) if heading else ""))
 
 
 def _load_pdf(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
@@ -243,26 +255,12 @@ def _load_pdf(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
     if not text:
         raise DocumentLoadError(path, "has no extractable text (a scanned PDF?); export it with "
                                       "a text layer or convert it to Markdown.")
-    meta = _mapping_for(path)
-    yield PolicyDocument(
-        id=str(meta.get("id") or _relative_id(path, source)),
-        title=str(meta.get("title") or pdf_title or path.stem),
-        url=str(meta.get("url") or path.as_posix()),
-        audience=stricter(source.audience, meta.get("audience")),
-        text=text, format="pdf", path=path.as_posix(),
-    )
+    yield document_from(path, source, _mapping_for(path), text=text, fmt="pdf", titles=(pdf_title,))
 
 
 def _load_text(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
     text = path.read_text(encoding="utf-8").strip()
-    meta = _mapping_for(path)
-    yield PolicyDocument(
-        id=str(meta.get("id") or _relative_id(path, source)),
-        title=str(meta.get("title") or path.stem.replace("-", " ").capitalize()),
-        url=str(meta.get("url") or path.as_posix()),
-        audience=stricter(source.audience, meta.get("audience")),
-        text=text, format="text", path=path.as_posix(),
-    )
+    yield document_from(path, source, _mapping_for(path), text=text, fmt="text")
 
 
 def _load_jsonl(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
@@ -277,10 +275,37 @@ def _load_jsonl(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]
                 raise DocumentLoadError(path, f"line {number} is not a JSON object with 'id' and "
                                               f"'text' ({exc}).") from None
             extras = {k: v for k, v in record.items() if k not in ("id", "title", "url", "text", "audience")}
-            yield PolicyDocument(
-                id=doc_id,
-                title=str(record.get("title") or doc_id),
-                url=str(record.get("url") or f"{path.as_posix()}#{doc_id}"),
-                audience=stricter(source.audience, record.get("audience")),
-                text=text.strip(), format="jsonl", path=path.as_posix(), extra=extras,
-            )
+            meta = {"id": doc_id, **{k: record.get(k) for k in ("title", "url", "audience")}}
+            yield document_from(path, source, meta, text=text.strip(), fmt="jsonl", extra=extras,
+                                url_path=doc_id, fallback_title=doc_id)
+
+
+def document_from(path: Path, source: KnowledgeSource, meta: dict, *, text: str, fmt: str,
+                  titles: tuple[str, ...] = (), extra: dict | None = None, url_path: str | None = None,
+                  fallback_title: str | None = None) -> PolicyDocument:
+    """The document's final id, title, URL and audience from what its format provided.
+
+    `meta` holds the explicit metadata (front matter, sources.toml, HTML tags, a JSONL record);
+    `titles` are the document's own fallbacks (first heading, <title>, PDF title), in order. What
+    is still missing afterwards is recorded for the index's warning list.
+    """
+    missing: list[str] = []
+    url = str(meta.get("url") or "").strip()
+    if not url and source.base_url:
+        url = compose_url(source.base_url, url_path or Path(_relative_id(path, source)).with_suffix("").as_posix())
+    if not url:
+        missing.append("url")
+    title = str(meta.get("title") or next((t for t in titles if t and t.strip()), "")).strip()
+    if not title:
+        missing.append("title")
+        title = fallback_title or path.stem.replace("-", " ").replace("_", " ").capitalize()
+    return PolicyDocument(
+        id=str(meta.get("id") or _relative_id(path, source)), title=title, url=url,
+        audience=stricter(source.audience, meta.get("audience")), text=text, format=fmt,
+        path=path.as_posix(), extra=extra or {}, missing_metadata=tuple(missing),
+    )
+
+
+def compose_url(base_url: str, page: str) -> str:
+    """("https://help.example.com/policies/", "care/tents") -> ".../policies/care/tents"."""
+    return base_url.rstrip("/") + "/" + quote(page)

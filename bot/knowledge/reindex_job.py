@@ -1,6 +1,8 @@
 """A reindex as a background job: one at a time across workers, progress to an async callback.
 
-The adapters' `/reindex` runs here. The embedding work runs in a worker thread so the event loop
+The adapters' `/reindex` runs here. The lock that keeps it one at a time is short-lived and renewed
+by a heartbeat while the job runs, so a worker that dies mid-reindex blocks `/reindex` for at most
+`redis.lock_ttl_s` (30 s by default), not for hours. The embedding work runs in a worker thread so the event loop
 (and with it the Slack socket or the Discord heartbeat) stays responsive; progress events cross
 back to the loop and are delivered in order, skipping stale ones when the callback is slower than
 the indexer (a chat message per batch would be noise).
@@ -20,7 +22,6 @@ from bot.state.guards import Lock
 
 log = structlog.get_logger(__name__)
 AsyncProgress = Callable[[str, int, int], Awaitable[None]]
-LOCK_TTL_S = 3 * 3600  # longer than any reindex; a crashed worker's lock expires by itself
 
 
 class ReindexBusy(ReindexError):
@@ -37,15 +38,32 @@ async def run_reindex_job(lock: Lock, run: Callable[..., IndexSummary], *, reque
     def progress(stage: str, done: int, total: int) -> None:  # called in the worker thread
         loop.call_soon_threadsafe(latest.put_nowait, (stage, done, total))
 
+    heartbeat = loop.create_task(_keep_alive(lock))
     try:
         return await asyncio.to_thread(run, full=full, on_progress=progress)
     finally:
+        heartbeat.cancel()
         latest.put_nowait(None)
         await deliver
         try:
             await lock.release()
         except StateUnavailable:
             pass  # it expires by itself
+
+
+async def _keep_alive(lock: Lock) -> None:
+    """Renew the lock every third of its life while the job runs; a missed beat or two (Redis
+    briefly away) is harmless, and a lost lock is logged: another reindex may start beside this one,
+    which the index's own writer lock and generation switch keep safe."""
+    while True:
+        await asyncio.sleep(lock.ttl_s / 3)
+        try:
+            if not await lock.extend():
+                log.warning("the reindex lock expired while the job ran; another /reindex may start",
+                            lock=lock.key)
+                return
+        except StateUnavailable:
+            continue
 
 
 async def _acquire(lock: Lock, requested_by: str) -> None:

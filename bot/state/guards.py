@@ -10,6 +10,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from redis.exceptions import LockError, LockNotOwnedError
+
 from bot.settings import RateLimitSettings
 from bot.state.connection import RedisState
 
@@ -32,13 +34,6 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(capacity / per_second) + 60)
 return {allowed, tostring((1 - tokens) / per_second)}
 """
-
-# Release a lock only if we still hold it (it may have expired and been taken by another worker).
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 class EventDeduper:
     """Platforms retry deliveries; the first claim of an event id wins, later ones are dropped."""
@@ -75,18 +70,21 @@ class RateLimiter:
 
 
 class Lock:
-    """A lock shared by every worker (SET NX with an expiry, released only by its owner)."""
+    """A lock shared by every worker: redis-py's Lock (SET NX with an expiry; release and extend
+    check the token, so a worker whose lock expired can never free or renew another's), run
+    through the circuit breaker. The token also says who took it and when, for "busy" messages.
+    """
 
     def __init__(self, state: RedisState, name: str, ttl_s: float) -> None:
         self.state = state
         self.key = state.key("lock", name)
-        self.ttl_ms = int(ttl_s * 1000)
-        self.token = f"{uuid.uuid4().hex}"
-        self._release = state.client.register_script(_RELEASE)
+        self.ttl_s = ttl_s
+        # Not thread-local: the event loop takes it and a heartbeat task on the same loop renews it.
+        self._lock = state.client.lock(self.key, timeout=ttl_s, blocking=False, thread_local=False)
 
     async def acquire(self, owner: str = "") -> bool:
-        self.token = f"{uuid.uuid4().hex}|{owner}|{int(time.time())}"
-        return bool(await self.state.run(lambda r: r.set(self.key, self.token, nx=True, px=self.ttl_ms)))
+        token = f"{uuid.uuid4().hex}|{owner}|{int(time.time())}"
+        return bool(await self.state.run(lambda _: self._lock.acquire(token=token)))
 
     async def holder(self) -> tuple[str, float] | None:
         """Who holds it (owner, epoch seconds), or None."""
@@ -96,5 +94,17 @@ class Lock:
         _, owner, since = raw.decode().split("|", 2)
         return owner, float(since)
 
-    async def release(self) -> None:
-        await self.state.run(lambda r: self._release(keys=[self.key], args=[self.token], client=r))
+    async def extend(self) -> bool:
+        """Renew the full expiry; False if the lock is no longer ours (it expired meanwhile)."""
+        try:
+            return await self.state.run(lambda _: self._lock.extend(self.ttl_s, replace_ttl=True))
+        except LockNotOwnedError:
+            return False
+
+    async def release(self) -> bool:
+        """Free it if it is still ours; False if it had expired (and maybe been taken since)."""
+        try:
+            await self.state.run(lambda _: self._lock.release())
+        except LockError:  # no longer ours (LockNotOwnedError), or never acquired
+            return False
+        return True

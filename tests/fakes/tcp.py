@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import socket
 import threading
+from urllib.parse import urlsplit
+
+from tests.redis_server import session_url
 
 
 class SwitchableProxy:
-    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 6379), mode: str = "hang") -> None:
-        self.upstream = upstream
+    def __init__(self, upstream: str | tuple[str, int] | None = None, mode: str = "hang") -> None:
+        """`upstream`: a redis:// URL or (host, port); by default the test session's Redis, looked up
+        when the first connection is forwarded (a proxy that only hangs needs none)."""
+        self.upstream = _address(upstream) if upstream else None
         self.mode = mode  # "hang" or "forward"; applies to connections accepted afterwards
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -44,7 +49,7 @@ class SwitchableProxy:
 
     def _forward(self, client: socket.socket) -> None:
         try:
-            upstream = socket.create_connection(self.upstream)
+            upstream = socket.create_connection(self.upstream or _address(session_url()))
         except OSError:
             client.close()
             return
@@ -60,6 +65,13 @@ class SwitchableProxy:
                 sock.close()
             except OSError:
                 pass
+
+
+def _address(upstream: str | tuple[str, int]) -> tuple[str, int]:
+    if isinstance(upstream, tuple):
+        return upstream
+    parts = urlsplit(upstream)
+    return parts.hostname or "127.0.0.1", parts.port or 6379
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:

@@ -43,11 +43,38 @@ def test_pdf_text_with_title_and_url_from_the_mapping_file():
     assert "manufacturing defect" in warranty.text.lower()
 
 
-def test_plain_text_falls_back_to_file_path_for_url(tmp_path):
+def test_a_document_without_a_url_gets_no_link_and_a_warning(tmp_path):
     (tmp_path / "gift-cards.txt").write_text("Gift cards never expire.")
-    doc = _load(tmp_path).documents[0]
-    assert doc.format == "text" and doc.title == "Gift cards"
-    assert doc.url.endswith("gift-cards.txt")
+    (tmp_path / "store-hours.md").write_text("Open nine to five.\n")  # no front matter, no heading
+    result = _load(tmp_path)
+    docs = _by_id(result)
+    assert docs["gift-cards.txt"].title == "Gift cards" and docs["store-hours.md"].title == "Store hours"
+    assert all(d.url == "" for d in docs.values())  # never the repository path as a "source link"
+    assert {(Path(w.path).name, w.missing) for w in result.warnings} == {
+        ("gift-cards.txt", ("url", "title")), ("store-hours.md", ("url", "title"))}
+    assert "store-hours.md: no url and no title" in str(result.warnings[1])
+
+
+def test_base_url_composes_a_link_for_documents_without_one(tmp_path):
+    (tmp_path / "care").mkdir()
+    (tmp_path / "care" / "tents.md").write_text("# Tent care\n\nDry it before storing.\n")
+    (tmp_path / "own.md").write_text("---\nurl: https://elsewhere.example/own\n---\n# Own\n\nText.\n")
+    (tmp_path / "corpus.jsonl").write_text(json.dumps({"id": "gift cards", "title": "Gifts", "text": "t"}) + "\n")
+    result = load_sources([KnowledgeSource(path=tmp_path, base_url="https://help.example.com/policies/")])
+    docs = _by_id(result)
+    assert docs["care/tents.md"].url == "https://help.example.com/policies/care/tents"
+    assert docs["own.md"].url == "https://elsewhere.example/own"  # a document's own url wins
+    assert docs["gift cards"].url == "https://help.example.com/policies/gift%20cards"
+    assert result.warnings == []  # titles from the heading and the record; urls composed
+
+
+def test_base_url_must_be_a_web_address():
+    import pytest
+
+    from bot.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="knowledge.0.base_url: Value error, must start with http"):
+        load_settings(None, knowledge=[{"path": "kb", "base_url": "help.example.com"}])
 
 
 def test_jsonl_corpus_lines_become_documents(tmp_path):
@@ -58,7 +85,7 @@ def test_jsonl_corpus_lines_become_documents(tmp_path):
     ]))
     docs = _by_id(_load(corpus))
     assert docs["a#1"].title == "Alpha" and docs["a#1"].extra == {"domain": "x"}
-    assert docs["a#1"].url.endswith("corpus.jsonl#a#1")
+    assert docs["a#1"].url == ""  # no link rather than a file path
     assert docs["b#1"].url == "https://b.test"
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for state tests: the real Redis at 127.0.0.1:6379, isolated by a random key prefix."""
+"""Fixtures for state tests: the session's real Redis (tests/conftest.py `redis_url`), isolated by
+a random key prefix."""
 
 from __future__ import annotations
 
@@ -13,31 +14,32 @@ from bot.settings import Settings
 from bot.state.connection import RedisState, connect
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.helpers import build_test_bot
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(scope="session")
-def redis_available():
-    try:
-        redis_sync.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis_sync.exceptions.ConnectionError as exc:
-        pytest.fail(f"These tests need the Redis server at {REDIS_URL} (CI starts one): {exc}")
+from tests.redis_server import session_url
 
 
 @pytest.fixture
-def prefix(redis_available):
+def prefix(redis_url):
     name = f"test-{uuid.uuid4().hex[:12]}:"
     yield name
-    client = redis_sync.Redis.from_url(REDIS_URL)
+    client = redis_sync.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=name + "*", count=1000))
     if keys:
         client.delete(*keys)
+    client.close()
 
 
-def with_redis(settings: Settings, prefix: str, url: str = REDIS_URL, **redis_overrides) -> Settings:
+@pytest.fixture
+def raw_redis(redis_url):
+    """A plain synchronous client on the session's Redis, to look at what the bot stored."""
+    client = redis_sync.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def with_redis(settings: Settings, prefix: str, url: str | None = None, **redis_overrides) -> Settings:
+    """Settings on the session's Redis (or `url`) under `prefix`; request `prefix` first."""
     return settings.model_copy(update={
-        "redis_url": SecretStr(url),
+        "redis_url": SecretStr(url or session_url()),
         "redis": settings.redis.model_copy(update={"key_prefix": prefix, **redis_overrides}),
     })
 

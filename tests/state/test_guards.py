@@ -111,3 +111,69 @@ async def test_index_if_empty_indexes_once_and_never_stops_a_start(tmp_path, sma
     await bot.index_if_empty()  # another worker is indexing: logged, and this one starts anyway
     assert bot.index.generation() == 0
     await bot.close()
+
+
+async def test_a_lock_that_expired_and_was_taken_is_not_freed_or_renewed_by_its_first_owner(redis_state):
+    first, second = Lock(redis_state, "job", 5), Lock(redis_state, "job", 5)
+    assert await first.acquire("worker-1")
+    assert not await second.acquire("worker-2")
+    await redis_state.run(lambda r: r.pexpire(first.key, 1))  # worker-1 stalled past its lock's life
+    await asyncio.sleep(0.05)
+    assert await second.acquire("worker-2")
+    assert not await first.extend() and not await first.release()  # token-checked: not worker-1's now
+    assert (await second.holder())[0] == "worker-2"
+    assert await second.release() and await second.holder() is None
+
+
+async def test_the_heartbeat_keeps_a_reindex_locked_longer_than_the_lock_lives(redis_state):
+    started, finish = threading.Event(), threading.Event()
+
+    def long_reindex(*, full, on_progress):
+        started.set()
+        finish.wait(20)
+        return IndexSummary(generation=3)
+
+    lock = Lock(redis_state, "reindex", ttl_s=1.0)
+    job = asyncio.create_task(run_reindex_job(lock, long_reindex, requested_by="U-admin"))
+    await asyncio.to_thread(started.wait, 10)
+    await asyncio.sleep(2.5)  # 2.5 lifetimes of the lock
+    with pytest.raises(ReindexBusy, match="started by U-admin"):
+        await run_reindex_job(Lock(redis_state, "reindex", 1.0), long_reindex, requested_by="U-other")
+    assert 0 < await redis_state.run(lambda r: r.pttl(lock.key)) <= 1000
+    finish.set()
+    assert (await job).generation == 3
+    assert await lock.holder() is None  # released at the end, not left to expire
+
+
+def test_a_worker_killed_mid_reindex_frees_the_lock_within_its_lifetime(tmp_path, small_kb, prefix, redis_url,
+                                                                         raw_redis):
+    import subprocess
+    import sys
+    import time
+
+    from bot.settings import RedisSettings
+    from tests.conftest import REPO
+
+    assert RedisSettings().lock_ttl_s <= 60  # production: /reindex is free again within a minute
+    ttl_s = 2.0
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.state.reindex_worker", redis_url, prefix, str(small_kb),
+         str(tmp_path / "worker"), str(ttl_s)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = worker.stdout.readline()
+        assert line.strip() == "reindexing", worker.stderr.read()
+        key = prefix + "lock:reindex"
+        time.sleep(2 * ttl_s)  # the heartbeat keeps it while the worker lives
+        assert raw_redis.get(key).decode().split("|")[1] == "worker-1"
+        worker.kill()
+        worker.wait(10)
+        killed_at = time.monotonic()
+        while raw_redis.exists(key) and time.monotonic() - killed_at < 30:
+            time.sleep(0.05)
+        freed_after = time.monotonic() - killed_at
+    finally:
+        worker.kill()
+        worker.wait(10)
+    assert not raw_redis.exists(key)
+    assert freed_after <= ttl_s + 0.5

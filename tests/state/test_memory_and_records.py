@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis as redis_sync
 
 from bot.settings import MemorySettings
 from bot.state.memory import ConversationMemory
 from bot.types import ConversationKey, Turn
 from tests.helpers import inquiry
-from tests.state.conftest import REDIS_URL, make_bot, with_redis
+from tests.state.conftest import make_bot, with_redis
 
 THREAD = ConversationKey("slack", "C1", "1700000000.000100")
 
 
-async def test_memory_keeps_the_newest_turns_within_both_limits(redis_state):
+async def test_memory_keeps_the_newest_turns_within_both_limits(redis_state, raw_redis):
     memory = ConversationMemory(redis_state, MemorySettings(max_turns=4, max_chars=60, ttl_s=120))
     for n in range(5):
         await memory.append(THREAD, Turn("user", f"question {n}"), Turn("assistant", f"answer {n}"))
@@ -25,20 +24,18 @@ async def test_memory_keeps_the_newest_turns_within_both_limits(redis_state):
     await memory.append(THREAD, Turn("user", "x" * 50), Turn("assistant", "y" * 30))
     kept = await memory.load(THREAD)
     assert [t.text for t in kept] == ["y" * 30]  # 50 + 30 > 60: only the newest fits
-    raw = redis_sync.Redis.from_url(REDIS_URL)
-    assert raw.llen(memory._key(THREAD)) == 4  # stored turns are capped too
+    assert raw_redis.llen(memory._key(THREAD)) == 4  # stored turns are capped too
 
 
-async def test_memory_expires_with_its_ttl_renewed_on_each_turn(redis_state):
+async def test_memory_expires_with_its_ttl_renewed_on_each_turn(redis_state, raw_redis):
     memory = ConversationMemory(redis_state, MemorySettings(max_turns=4, max_chars=1000, ttl_s=120))
     await memory.append(THREAD, Turn("user", "hello"))
-    raw = redis_sync.Redis.from_url(REDIS_URL)
     key = memory._key(THREAD)
-    assert 100 < raw.ttl(key) <= 120
-    raw.expire(key, 1)
+    assert 100 < raw_redis.ttl(key) <= 120
+    raw_redis.expire(key, 1)
     await memory.append(THREAD, Turn("assistant", "hi"))
-    assert raw.ttl(key) > 100
-    raw.pexpire(key, 1)
+    assert raw_redis.ttl(key) > 100
+    raw_redis.pexpire(key, 1)
     await asyncio.sleep(0.05)
     assert await memory.load(THREAD) == []
 
@@ -57,7 +54,7 @@ def follow_up_key(thread: str) -> ConversationKey:
     return inquiry("x", thread=thread).conversation
 
 
-async def test_escalations_and_answers_survive_a_restart(sample_settings, prefix, embeddings):
+async def test_escalations_and_answers_survive_a_restart(sample_settings, prefix, embeddings, raw_redis):
     settings = with_redis(sample_settings, prefix)
     before = make_bot(settings, embeddings)
     answer = await before.answer(inquiry("How do I return an item?", thread="t2"))
@@ -75,7 +72,7 @@ async def test_escalations_and_answers_survive_a_restart(sample_settings, prefix
     assert await again.is_escalated(conversation)
     resolved = await again.resolve(escalation.escalation_id, resolved_by="U-staff")
     assert resolved.resolved_by == "U-staff" and not await again.is_escalated(conversation)
-    log = redis_sync.Redis.from_url(REDIS_URL).xrange(settings.redis.key_prefix + "log:escalations")
+    log = raw_redis.xrange(settings.redis.key_prefix + "log:escalations")
     assert [entry[b"event"] for _, entry in log] == [b"opened", b"resolved"]
     await again.close()
 
@@ -94,7 +91,7 @@ async def test_simultaneous_hand_overs_and_resolutions_settle_on_one(sample_sett
         await bot.close()
 
 
-async def test_feedback_is_one_vote_per_user_and_logged(sample_settings, prefix, embeddings):
+async def test_feedback_is_one_vote_per_user_and_logged(sample_settings, prefix, embeddings, raw_redis):
     settings = with_redis(sample_settings, prefix)
     bot = make_bot(settings, embeddings)
     answer = await bot.answer(inquiry("How long does a refund take?"))
@@ -105,6 +102,6 @@ async def test_feedback_is_one_vote_per_user_and_logged(sample_settings, prefix,
     assert sorted((v.user_id, v.helpful) for v in votes) == [("U1", True), ("U2", True)]
     assert all(v.prompt_version == answer.prompt_version for v in votes)
     assert await bot.feedback("no-such-answer", helpful=True, user_id="U1") is None
-    log = redis_sync.Redis.from_url(REDIS_URL).xrange(settings.redis.key_prefix + "log:feedback")
+    log = raw_redis.xrange(settings.redis.key_prefix + "log:feedback")
     assert len(log) == 3 and log[0][1][b"helpful"] == b"0"
     await bot.close()

@@ -24,8 +24,8 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def proxy():
-    server = SwitchableProxy(mode="hang")
+def proxy(redis_url):
+    server = SwitchableProxy(redis_url, mode="hang")
     yield server
     server.close()
 

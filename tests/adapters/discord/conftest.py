@@ -36,7 +36,6 @@ from tests.fakes.discord_api import (
 )
 from tests.helpers import build_test_bot
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SUPPORT_CHANNEL = 1_300_000_000_000_000_001
 AUTO_CHANNEL = 1_300_000_000_000_000_002
 FORUM_CHANNEL = 1_300_000_000_000_000_003
@@ -136,10 +135,10 @@ async def api(monkeypatch):
 
 
 @pytest.fixture
-async def redis_prefix():
+async def redis_prefix(redis_url):
     prefix = f"test-discord-{uuid.uuid4().hex}:"
     yield prefix
-    client = aioredis.Redis.from_url(REDIS_URL)
+    client = aioredis.Redis.from_url(redis_url)
     keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
     if keys:
         await client.delete(*keys)
@@ -147,14 +146,14 @@ async def redis_prefix():
 
 
 @pytest.fixture
-async def start_client(api, sample_settings, embeddings, redis_prefix):
+async def start_client(api, sample_settings, embeddings, redis_prefix, redis_url):
     """start_client(answerer=None, settings=None, **discord_overrides) -> a logged-in Harness."""
     started: list[Harness] = []
 
     async def start(answerer=None, settings=None, **overrides: Any) -> Harness:
         base = settings or sample_settings
         settings = base.model_copy(update={
-            "redis_url": SecretStr(REDIS_URL),
+            "redis_url": SecretStr(redis_url),
             "redis": base.redis.model_copy(update={"key_prefix": redis_prefix}),
             "discord": discord_settings(**overrides),
         })

@@ -1,4 +1,4 @@
-"""Fixtures: the mock Slack Web API, the real Redis under a random key prefix, the bolt app."""
+"""Fixtures: the mock Slack Web API, the session's real Redis under a random key prefix, the bolt app."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from tests.adapters.slack.harness import ADMIN, AUTO, SIGNING_SECRET, STAFF, Har
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import build_test_bot
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +36,11 @@ def slack_settings(fake: FakeSlack, **overrides) -> SlackSettings:
 
 
 @pytest.fixture
-async def redis_prefix():
-    """A key prefix of our own on the real Redis, removed afterwards."""
+async def redis_prefix(redis_url):
+    """A key prefix of our own on the session's Redis, removed afterwards."""
     prefix = f"test-slack-{uuid.uuid4().hex[:12]}:"
     yield prefix
-    client = aioredis.Redis.from_url(REDIS_URL)
+    client = aioredis.Redis.from_url(redis_url)
     keys = [key async for key in client.scan_iter(match=prefix + "*")]
     if keys:
         await client.delete(*keys)
@@ -49,9 +48,9 @@ async def redis_prefix():
 
 
 @pytest.fixture
-def bot_settings(sample_settings, fake_slack, redis_prefix):
+def bot_settings(sample_settings, fake_slack, redis_prefix, redis_url):
     return sample_settings.model_copy(update={
-        "redis_url": SecretStr(REDIS_URL),
+        "redis_url": SecretStr(redis_url),
         "redis": sample_settings.redis.model_copy(update={"key_prefix": redis_prefix}),
         "rate_limit": sample_settings.rate_limit.model_copy(update={"enabled": False}),
         "slack": slack_settings(fake_slack),
