@@ -26,9 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.knowledge.embeddings import EmbeddingsError
-from bot.knowledge.index import IndexStoreError
+from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
-from bot.knowledge.tenancy import tenant_scope
+from bot.knowledge.stores.weaviate.tenancy import tenant_scope
 from bot.logs import configure_logging
 from bot.prompts import SPECS, PromptError, load_prompt_set, placeholders_of
 from bot.service import SupportBot

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from bot.knowledge.local_store import LocalHybridIndex
+from bot.knowledge.stores.local import LocalHybridIndex
 from bot.settings import WeaviateSettings
 from tests.fakes.weaviate_server import FakeWeaviate
 
@@ -70,7 +70,7 @@ class IndexFactory:
         return real_settings(**overrides)
 
     def store(self, **overrides):
-        from bot.knowledge.weaviate_store import WeaviateStore
+        from bot.knowledge.stores.weaviate.store import WeaviateStore
 
         store = WeaviateStore(self.settings(**overrides))
         self.stores.append(store)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.knowledge.embeddings import embed_query, embed_texts
-from bot.knowledge.index import IndexStoreError, PolicyIndex, SearchQuery
+from bot.knowledge.stores.protocol import IndexStoreError, PolicyIndex, SearchQuery
 from bot.knowledge.splitting import Chunk, chunk_id
 from bot.types import Audience
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from bot.knowledge.index import IndexStoreError
+from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import ReindexError, reindex
-from bot.knowledge.tenancy import TenantRoutedIndex, tenant_scope
-from bot.knowledge.weaviate_store import WeaviateIndex, WeaviateStore
+from bot.knowledge.stores.weaviate.tenancy import TenantRoutedIndex, tenant_scope
+from bot.knowledge.stores.weaviate.store import WeaviateIndex, WeaviateStore
 from bot.settings import WeaviateSettings, load_settings
 from bot.types import Audience, Inquiry
 from bot.wiring import build_bot, build_index
@@ -110,7 +110,7 @@ def test_api_key_authentication():
 
 
 def test_cloud_urls_put_grpc_on_its_own_host():
-    from bot.knowledge.weaviate_connect import connection_params
+    from bot.knowledge.stores.weaviate.connection import connection_params
 
     cloud = connection_params(WeaviateSettings(url="https://abc123.c0.europe-west3.gcp.weaviate.cloud"))
     assert (cloud.grpc.host, cloud.grpc.port, cloud.grpc.secure) == (

@@ -24,9 +24,9 @@ import structlog
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter
 
-from bot.knowledge.index import IndexStoreError
+from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.splitting import Chunk
-from bot.knowledge.weaviate_schema import (
+from bot.knowledge.stores.weaviate.schema import (
     chunk_properties,
     meta_collection_name,
     meta_object_id,
@@ -36,7 +36,7 @@ from bot.knowledge.weaviate_schema import (
 )
 
 if TYPE_CHECKING:
-    from bot.knowledge.weaviate_store import KnowledgeBaseMeta, WeaviateIndex
+    from bot.knowledge.stores.weaviate.store import KnowledgeBaseMeta, WeaviateIndex
 
 log = structlog.get_logger(__name__)
 DELETE_GROUP = 50  # documents per delete request
@@ -215,7 +215,7 @@ class WeaviateIndexUpdate:
                                   "the index was not switched. Run `supportbot index --full` again.")
 
     def _record(self, generation: int, shard: str) -> KnowledgeBaseMeta:
-        from bot.knowledge.weaviate_store import KnowledgeBaseMeta
+        from bot.knowledge.stores.weaviate.store import KnowledgeBaseMeta
 
         tenant, store = self._index.tenant, self._store
         props = {"alias": store.alias, "tenant": tenant or "", "generation": generation,

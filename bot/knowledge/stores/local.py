@@ -24,7 +24,7 @@ import numpy as np
 import structlog
 
 from bot.knowledge.fusion import relative_score_fusion
-from bot.knowledge.index import IndexStoreError, SearchHit, SearchQuery
+from bot.knowledge.stores.protocol import IndexStoreError, SearchHit, SearchQuery
 from bot.knowledge.keywords import KeywordIndex
 from bot.knowledge.splitting import Chunk
 

@@ -26,9 +26,9 @@ import weaviate
 from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
 from weaviate.exceptions import WeaviateBaseError
 
-from bot.knowledge.index import IndexStoreError, SearchHit, SearchQuery
-from bot.knowledge.weaviate_connect import connect, translated
-from bot.knowledge.weaviate_schema import (
+from bot.knowledge.stores.protocol import IndexStoreError, SearchHit, SearchQuery
+from bot.knowledge.stores.weaviate.connection import connect, translated
+from bot.knowledge.stores.weaviate.schema import (
     CHUNK_PROPERTIES,
     META_PROPERTIES,
     chunk_from_properties,
@@ -289,7 +289,7 @@ class WeaviateIndex:
     # ----- writing --------------------------------------------------------------------------
 
     def begin_update(self, *, full: bool = False, embedding_model: str = ""):
-        from bot.knowledge.weaviate_update import WeaviateIndexUpdate
+        from bot.knowledge.stores.weaviate.update import WeaviateIndexUpdate
 
         return WeaviateIndexUpdate(self, full=full, embedding_model=embedding_model)
 

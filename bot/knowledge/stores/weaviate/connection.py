@@ -22,7 +22,7 @@ from weaviate.config import ConnectionConfig, GrpcConfig
 from weaviate.connect.base import ConnectionParams, ProtocolParams
 from weaviate.exceptions import WeaviateBaseError
 
-from bot.knowledge.index import IndexStoreError
+from bot.knowledge.stores.protocol import IndexStoreError
 from bot.settings import WeaviateSettings
 
 CLOUD_SUFFIXES = (".weaviate.cloud", ".weaviate.network", ".semi.technology")
