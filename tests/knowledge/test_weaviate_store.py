@@ -11,7 +11,8 @@ import pytest
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import ReindexError, reindex
 from bot.knowledge.stores.weaviate.tenancy import TenantRoutedIndex, tenant_scope
-from bot.knowledge.stores.weaviate.store import WeaviateIndex, WeaviateStore
+from bot.knowledge.stores.weaviate.index import WeaviateIndex
+from bot.knowledge.stores.weaviate.store import WeaviateStore
 from bot.settings import WeaviateSettings, load_settings
 from bot.types import Audience, Inquiry
 from bot.wiring import build_bot, build_index
@@ -46,7 +47,10 @@ def test_a_rejected_batch_object_fails_the_full_reindex_and_keeps_the_alias(
     assert search(index, embeddings, "return unused items")[0].chunk.document_id == "returns"
     fixed = reindex(settings, index, embeddings, full=True)  # and the next run goes through
     assert fixed.generation == first.generation + 1
-    assert fake_weaviate.state.aliases[store.alias] != live and live not in fake_weaviate.state.collections
+    assert fake_weaviate.state.aliases[store.alias] != live
+    # The replaced collection waits out weaviate.drop_grace_s for searches already under way.
+    assert live in fake_weaviate.state.collections
+    assert [r.name for r in store.generations.retired()] == [live]
 
 
 def test_an_interrupted_incremental_write_is_redone_next_time(fake_weaviate, store, embeddings):
@@ -150,7 +154,9 @@ def test_a_teams_full_rebuild_switches_only_its_tenant(fake_weaviate, tenant_sto
     assert shards() == before and alpha.count() == 5  # the failed rebuild left no trace
     assert write(alpha, embeddings, chunks_of("shipping"), full=True) == 2
     assert alpha.count() == 1 and beta.count() == 1
-    assert shards() == {"T0ALPHA--g2", "T0BETA--g1"}
+    # The replaced tenant waits out weaviate.drop_grace_s for searches already under way.
+    assert shards() == {"T0ALPHA--g1", "T0ALPHA--g2", "T0BETA--g1"}
+    assert [(r.tenant, r.name) for r in tenant_store.generations.retired()] == [("T0ALPHA", "T0ALPHA--g1")]
 
 
 def test_the_routed_index_follows_the_team_asking(tenant_store, embeddings):
