@@ -113,6 +113,41 @@ def test_api_key_authentication():
             store.close()
 
 
+@pytest.mark.parametrize(("version", "refusal"), [
+    ("1.31.9", "no collection aliases"), ("1.32.3", "fixed in Weaviate 1.32.6"),
+    ("1.32.5", "fixed in Weaviate 1.32.6"), ("1.32.6", None), ("1.39.0", None)])
+def test_known_broken_weaviate_releases_are_refused_at_connect(version, refusal):
+    with FakeWeaviate(version=version) as fake:
+        if refusal:
+            with pytest.raises(IndexStoreError, match=rf"runs Weaviate {version}.*{refusal}.*Upgrade"):
+                WeaviateStore(fake_settings(fake))
+            assert not any(r.startswith(("POST", "PUT", "DELETE")) for r in fake.state.requests)
+            return
+        store = WeaviateStore(fake_settings(fake))
+        store.close()
+
+
+def test_a_client_upgrade_that_moves_the_grpc_stub_fails_loudly_at_connect(fake_weaviate, monkeypatch):
+    from weaviate.connect.v4 import _ConnectionBase as ConnectionV4
+
+    opened = ConnectionV4.open_connection_grpc
+
+    def open_elsewhere(self, colour):  # a client that keeps its stub under another name
+        opened(self, colour)
+        self._moved_stub, self._grpc_stub = self._grpc_stub, None
+
+    monkeypatch.setattr(ConnectionV4, "open_connection_grpc", open_elsewhere)
+    monkeypatch.setattr(ConnectionV4, "grpc_stub", property(lambda self: self._moved_stub))
+    with pytest.raises(IndexStoreError, match=r"no longer keeps its gRPC stub.*pyproject.toml pins"):
+        WeaviateStore(fake_settings(fake_weaviate))
+
+
+def test_the_wrapped_grpc_stub_is_the_one_the_client_calls(store):
+    from bot.knowledge.stores.weaviate.connection import _FailFastStub
+
+    assert isinstance(store.client._connection.grpc_stub, _FailFastStub)
+
+
 def test_cloud_urls_put_grpc_on_its_own_host():
     from bot.knowledge.stores.weaviate.connection import connection_params
 

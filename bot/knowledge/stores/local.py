@@ -5,7 +5,9 @@ Layout under the index directory:
     gen-000007/      chunks.jsonl, vectors.npy, meta.json
 A commit writes the next generation beside the live one and then swaps CURRENT, so a failed or
 interrupted update leaves the old generation serving. Other processes notice the swap on their
-next search (one stat call) and load the new generation.
+next search (one stat call) and load the new generation. If the generation CURRENT names is gone
+(deleted by hand, a half-restored backup), the newest complete one left serves until the next
+update writes a new generation, numbered past the lost one so cache keys never repeat.
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ class LocalHybridIndex:
     def _load(self) -> _Snapshot:
         name = (self.directory / "CURRENT").read_text().strip()
         folder = self.directory / name
+        if not folder.is_dir():
+            folder = self._newest_generation_folder(missing=name)
         try:
             meta = json.loads((folder / "meta.json").read_text())
             with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
@@ -101,6 +105,17 @@ class LocalHybridIndex:
             raise IndexStoreError(f"{folder} has {len(chunks)} chunks but {len(vectors)} vectors; "
                                   "rebuild it with `supportbot index --full`.")
         return _Snapshot.build(meta["generation"], meta.get("embedding_model"), chunks, vectors)
+
+    def _newest_generation_folder(self, missing: str) -> Path:
+        """The newest generation left when the live one is gone (each is renamed into place whole)."""
+        left = sorted(p for p in self.directory.glob("gen-*") if p.is_dir())
+        if not left:
+            raise IndexStoreError(f"The policy index in {self.directory} names generation {missing}, "
+                                  "which is gone, and no other is left; rebuild it with "
+                                  "`supportbot index --full`.")
+        log.error("the live index generation is gone; serving the newest one left until the next "
+                  "`supportbot index`", missing=missing, serving=left[-1].name)
+        return left[-1]
 
     def generation(self) -> int:
         return self._refresh().generation
@@ -170,7 +185,12 @@ class LocalHybridIndex:
         return generation
 
     def _latest_generation_number(self) -> int:
-        numbers = [int(p.name[4:]) for p in self.directory.glob("gen-*") if p.name[4:].isdigit()]
+        """The highest generation number used so far, the live one included even if it is gone."""
+        names = [p.name for p in self.directory.glob("gen-*")]
+        current = self.directory / "CURRENT"
+        if current.exists():
+            names.append(current.read_text().strip())
+        numbers = [int(name[4:]) for name in names if name.startswith("gen-") and name[4:].isdigit()]
         return max(numbers, default=0)
 
     def _prune(self, keep: str) -> None:

@@ -37,7 +37,9 @@ class FakeWeaviate:
     def start(self) -> FakeWeaviate:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.state))
         self._http.daemon_threads = True
-        threading.Thread(target=self._http.serve_forever, name="fake-weaviate-rest", daemon=True).start()
+        # A short poll interval: stop() waits one interval for the serving loop to notice.
+        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="fake-weaviate-rest", daemon=True).start()
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
         weaviate_pb2_grpc.add_WeaviateServicer_to_server(FakeWeaviateServicer(self.state), self._grpc)
         self._grpc.add_generic_rpc_handlers((health_handler(),))

@@ -114,10 +114,10 @@ class FakeState:
         self.searches: list = []  # the SearchRequest messages received
         self.writes: list[tuple[str, str]] = []  # (call, collection name as sent) of every write
         self.unavailable = False  # knob: gRPC answers UNAVAILABLE, as a server going down does
-        self.alias_update_lost_reply = False  # knob: the next alias update applies, then errors
-        self.search_pauses: list[float] = []  # knob: the next searches pause (s) after resolving
-        # knob: how long every search takes between resolving its collection and reading it, as a
-        # search over a production-sized index does; 0 leaves only the fake's own compute time
+        self.search_pauses: list[float] = []  # knob: the next ranked searches pause (s) after resolving
+        # knob: how long a ranked search (hybrid, BM25, near-vector) takes between resolving its
+        # collection and reading it, as one over a production-sized index does; 0 leaves only the
+        # fake's own compute time. Plain fetches by filter stay fast.
         self.search_latency_s = 0.0
 
     # ----- knobs ------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class FakeState:
             return self.rejections.pop(0) if self.rejections else None
 
     def pause_next_search(self, seconds: float) -> None:
-        """The next search resolves its collection, then waits this long before reading it."""
+        """The next ranked search resolves its collection, then waits this long before reading it."""
         with self.lock:
             self.search_pauses.append(seconds)
 
