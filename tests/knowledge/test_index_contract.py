@@ -14,8 +14,8 @@ from weaviate.classes.tenants import TenantActivityStatus
 from weaviate.exceptions import WeaviateConnectionError
 
 from bot.knowledge.embeddings import embed_query, embed_texts
-from bot.knowledge.stores.protocol import IndexStoreError, PolicyIndex, SearchQuery
 from bot.knowledge.splitting import Chunk, chunk_id
+from bot.knowledge.stores.protocol import IndexStoreError, PolicyIndex, SearchQuery
 from bot.types import Audience
 
 CANARY = "HP-EXC-7731"

@@ -33,6 +33,14 @@ def versioned(fake, alias: str) -> list[str]:
     return sorted(c for c in fake.state.collections if c.startswith(f"{alias}_v"))
 
 
+def rebuilt_once(store: WeaviateStore, embeddings, rebuilt_with=None):
+    """Generation 1 in <alias>_v0, then a full rebuild into <alias>_v2, which retires _v0."""
+    index = store.index_for(None)
+    write(index, embeddings, all_chunks())
+    write(index, embeddings, rebuilt_with or all_chunks(), full=True)
+    return index
+
+
 def test_writes_and_deletes_name_the_live_collection_never_the_alias(fake_weaviate, open_store, embeddings):
     store = open_store()
     index = store.index_for(None)
@@ -48,9 +56,7 @@ def test_writes_and_deletes_name_the_live_collection_never_the_alias(fake_weavia
 
 def test_a_replaced_collection_is_dropped_once_its_grace_period_is_over(fake_weaviate, open_store, embeddings):
     indexer = open_store()
-    index = indexer.index_for(None)
-    write(index, embeddings, all_chunks())
-    write(index, embeddings, all_chunks(), full=True)
+    rebuilt_once(indexer, embeddings)
     alias = indexer.alias
     assert versioned(fake_weaviate, alias) == [f"{alias}_v0", f"{alias}_v2"]  # _v0 still in its grace
     assert indexer.sweep() == []
@@ -82,9 +88,7 @@ def test_a_search_whose_collection_is_dropped_under_it_asks_once_more(fake_weavi
 
 def test_start_up_records_older_collections_nobody_retired(fake_weaviate, open_store, embeddings):
     first = open_store()
-    index = first.index_for(None)
-    write(index, embeddings, all_chunks())
-    write(index, embeddings, all_chunks(), full=True)
+    rebuilt_once(first, embeddings)
     alias = first.alias
     retired = first.generations.retired()
     first.client.collections.use(f"{alias}Meta").data.delete_many(  # as if the process died
@@ -109,8 +113,7 @@ def test_a_dangling_alias_with_nothing_left_points_at_an_empty_collection(fake_w
 
 def test_a_repaired_alias_keeps_the_collection_it_points_at_through_sweeps(fake_weaviate, open_store, embeddings):
     store = open_store()
-    write(store.index_for(None), embeddings, all_chunks())
-    write(store.index_for(None), embeddings, chunks_of("shipping"), full=True)
+    rebuilt_once(store, embeddings, chunks_of("shipping"))
     store.client.collections.delete(f"{store.alias}_v2")
     restarted = open_store(drop_grace_s=0)  # repairs to _v0, whose retirement record is overdue
     assert restarted.live_collection() == f"{restarted.alias}_v0"

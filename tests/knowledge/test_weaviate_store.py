@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import ReindexError, reindex
-from bot.knowledge.stores.weaviate.tenancy import TenantRoutedIndex, tenant_scope
+from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.stores.weaviate.index import WeaviateIndex
 from bot.knowledge.stores.weaviate.store import WeaviateStore
+from bot.knowledge.stores.weaviate.tenancy import TenantRoutedIndex, tenant_scope
 from bot.settings import WeaviateSettings, load_settings
 from bot.types import Audience, Inquiry
 from bot.wiring import build_bot, build_index

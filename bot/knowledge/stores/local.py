@@ -26,9 +26,9 @@ import numpy as np
 import structlog
 
 from bot.knowledge.fusion import relative_score_fusion
-from bot.knowledge.stores.protocol import IndexStoreError, SearchHit, SearchQuery
 from bot.knowledge.keywords import KeywordIndex
 from bot.knowledge.splitting import Chunk
+from bot.knowledge.stores.protocol import IndexStoreError, SearchHit, SearchQuery
 
 log = structlog.get_logger(__name__)
 KEEP_GENERATIONS = 2
