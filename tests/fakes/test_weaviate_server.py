@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-import time
 from urllib.parse import urlparse
 
 import pytest
@@ -172,20 +171,19 @@ def test_a_drop_does_not_wait_for_searches_already_running(fake, client):
     client.alias.create(alias_name="Busy", target_collection="Busy_v1")
     outcome = []
 
-    def slow_search() -> None:
+    def held_search() -> None:
         try:
             outcome.append(client.collections.use("Busy").query.bm25("refund").objects)
         except WeaviateBaseError as exc:
             outcome.append(exc)
 
-    fake.state.pause_next_search(0.5)
-    searcher = threading.Thread(target=slow_search)
+    hold = fake.state.hold_next_search()
+    searcher = threading.Thread(target=held_search)
     searcher.start()
-    while "grpc Search" not in fake.state.requests[-3:]:  # the search has resolved the alias
-        time.sleep(0.01)
-    started = time.perf_counter()
-    client.collections.delete("Busy_v1")
-    assert time.perf_counter() - started < 0.4  # the drop did not wait for the search
+    assert hold.resolved.wait(10)  # the search resolved the alias to Busy_v1 and waits
+    client.collections.delete("Busy_v1")  # returns while the search is still held
+    assert outcome == []
+    hold.released.set()
     searcher.join()
     assert isinstance(outcome[0], WeaviateBaseError) and "non-existing index for Busy_v1" in str(outcome[0])
 

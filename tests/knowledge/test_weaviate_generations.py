@@ -72,14 +72,13 @@ def test_a_search_whose_collection_is_dropped_under_it_asks_once_more(fake_weavi
     index = store.index_for(None)
     write(index, embeddings, all_chunks())
     results, searched = [], len(fake_weaviate.state.searches)
-    fake_weaviate.state.pause_next_search(0.5)
+    hold = fake_weaviate.state.hold_next_search()
     asker = threading.Thread(target=lambda: results.append(search(index, embeddings, "Is shipping free?")))
-    before = fake_weaviate.state.requests.count("grpc Search")
     asker.start()
-    while fake_weaviate.state.requests.count("grpc Search") == before:
-        threading.Event().wait(0.01)
+    assert hold.resolved.wait(10)  # the search resolved the alias to the first collection and waits
     write(index, embeddings, chunks_of("shipping", ["Shipping is free on every order now."], "shipping-v2"),
           full=True)  # no grace: the collection the search resolved is dropped at once
+    hold.released.set()
     asker.join()
     assert results[0][0].chunk.text == "Shipping is free on every order now."
     ranked = [r for r in fake_weaviate.state.searches[searched:] if r.HasField("hybrid_search")]

@@ -32,6 +32,7 @@ from bot.knowledge.stores.protocol import IndexStoreError, SearchHit, SearchQuer
 
 log = structlog.get_logger(__name__)
 KEEP_GENERATIONS = 2
+LOAD_ATTEMPTS = 5  # generations a reader follows while a writer keeps switching
 
 
 @dataclass
@@ -87,15 +88,35 @@ class LocalHybridIndex:
         return self._snapshot
 
     def _load(self) -> _Snapshot:
-        name = (self.directory / "CURRENT").read_text().strip()
-        folder = self.directory / name
-        if not folder.is_dir():
-            folder = self._newest_generation_folder(missing=name)
+        """The generation CURRENT names. A writer may switch and prune generations while this reads
+        (it keeps the newest KEEP_GENERATIONS), so a generation that vanishes mid-read is followed."""
+        for _ in range(LOAD_ATTEMPTS):
+            name = self._current_name()
+            folder = self.directory / name
+            if not folder.is_dir() and self._current_name() == name:
+                folder = self._newest_generation_folder(missing=name)
+            try:
+                return self._load_folder(folder)
+            except FileNotFoundError as exc:
+                if self._current_name() == name and folder.is_dir():  # not a switch: a broken one
+                    raise IndexStoreError(f"The policy index in {folder} is damaged ({exc}); rebuild "
+                                          "it with `supportbot index --full`.") from None
+                # switched and pruned while it was read: load what CURRENT names now
+        raise IndexStoreError(f"The policy index in {self.directory} kept changing while it was read "
+                              f"({LOAD_ATTEMPTS} attempts); try again when `supportbot index` is done.")
+
+    def _current_name(self) -> str:
+        return (self.directory / "CURRENT").read_text().strip()
+
+    @staticmethod
+    def _load_folder(folder: Path) -> _Snapshot:
         try:
             meta = json.loads((folder / "meta.json").read_text())
             with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
                 chunks = [Chunk.from_record(json.loads(line)) for line in handle if line.strip()]
             vectors = np.load(folder / "vectors.npy")
+        except FileNotFoundError:
+            raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexStoreError(
                 f"The policy index in {folder} is damaged ({exc}); rebuild it with "
@@ -187,9 +208,8 @@ class LocalHybridIndex:
     def _latest_generation_number(self) -> int:
         """The highest generation number used so far, the live one included even if it is gone."""
         names = [p.name for p in self.directory.glob("gen-*")]
-        current = self.directory / "CURRENT"
-        if current.exists():
-            names.append(current.read_text().strip())
+        if (self.directory / "CURRENT").exists():
+            names.append(self._current_name())
         numbers = [int(name[4:]) for name in names if name.startswith("gen-") and name[4:].isdigit()]
         return max(numbers, default=0)
 

@@ -71,7 +71,7 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
         self.state.searches.append(request)
         collection, shard = self.state.snapshot(request.collection, request.tenant)
         if any(request.HasField(kind) for kind in ("hybrid_search", "bm25_search", "near_vector")):
-            time.sleep(self.state.take_search_pause())
+            self.state.wait_before_reading()
         if self.state.collections.get(collection.name) is not collection:  # adapters/repos/db/search.go
             raise WeaviateError(500, f"tried to browse non-existing index for {collection.name}")
         allowed = _filtered(shard, request, collection)

@@ -100,6 +100,12 @@ class Collection:
         return self.shards[DEFAULT_SHARD]
 
 
+@dataclass
+class SearchHold:
+    resolved: threading.Event = field(default_factory=threading.Event)  # the search resolved its collection
+    released: threading.Event = field(default_factory=threading.Event)  # set by the test: carry on
+
+
 class FakeState:
     def __init__(self, api_key: str | None = None, version: str = "1.39.0") -> None:
         self.lock = threading.RLock()
@@ -114,7 +120,7 @@ class FakeState:
         self.searches: list = []  # the SearchRequest messages received
         self.writes: list[tuple[str, str]] = []  # (call, collection name as sent) of every write
         self.unavailable = False  # knob: gRPC answers UNAVAILABLE, as a server going down does
-        self.search_pauses: list[float] = []  # knob: the next ranked searches pause (s) after resolving
+        self.search_holds: list[SearchHold] = []  # knob: the next ranked searches wait for these
         # knob: how long a ranked search (hybrid, BM25, near-vector) takes between resolving its
         # collection and reading it, as one over a production-sized index does; 0 leaves only the
         # fake's own compute time. Plain fetches by filter stay fast.
@@ -130,14 +136,22 @@ class FakeState:
         with self.lock:
             return self.rejections.pop(0) if self.rejections else None
 
-    def pause_next_search(self, seconds: float) -> None:
-        """The next ranked search resolves its collection, then waits this long before reading it."""
+    def hold_next_search(self) -> SearchHold:
+        """The next ranked search resolves its collection, then waits until the hold is released."""
+        hold = SearchHold()
         with self.lock:
-            self.search_pauses.append(seconds)
+            self.search_holds.append(hold)
+        return hold
 
-    def take_search_pause(self) -> float:
+    def wait_before_reading(self) -> None:
+        """What a ranked search does between resolving its collection and reading it."""
         with self.lock:
-            return self.search_pauses.pop(0) if self.search_pauses else self.search_latency_s
+            hold = self.search_holds.pop(0) if self.search_holds else None
+        if hold is None:
+            time.sleep(self.search_latency_s)
+            return
+        hold.resolved.set()
+        hold.released.wait(timeout=30)  # a forgotten release must not hang the test run
 
     def set_tenant_status(self, collection: str, tenant: str, status: str) -> None:
         """What an operator or Weaviate's own offloading does: any status, modules or not."""
