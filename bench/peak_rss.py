@@ -88,7 +88,7 @@ def main() -> None:
 
     from bot.knowledge.embeddings import build_embeddings
     from bot.knowledge.indexer import reindex
-    from bot.knowledge.local_store import LocalHybridIndex
+    from bot.knowledge.stores.local import LocalHybridIndex
 
     settings = eval_settings(args.corpus)
     index = LocalHybridIndex(settings.index_dir)

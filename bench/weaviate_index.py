@@ -19,10 +19,10 @@ import uuid
 from pathlib import Path
 
 from bot.knowledge.embeddings import build_embeddings, embed_query
-from bot.knowledge.index import SearchQuery
 from bot.knowledge.indexer import reindex
-from bot.knowledge.local_store import LocalHybridIndex
-from bot.knowledge.weaviate_store import WeaviateStore
+from bot.knowledge.stores.local import LocalHybridIndex
+from bot.knowledge.stores.protocol import SearchQuery
+from bot.knowledge.stores.weaviate.store import WeaviateStore
 from bot.settings import EmbeddingSettings, WeaviateSettings, load_settings
 from bot.types import Audience
 

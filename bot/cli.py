@@ -27,9 +27,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.knowledge.embeddings import EmbeddingsError
-from bot.knowledge.index import IndexStoreError
+from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
-from bot.knowledge.tenancy import tenant_scope
+from bot.knowledge.stores.weaviate.tenancy import tenant_scope
 from bot.logs import configure_logging
 from bot.prompts import SAMPLE_VALUES, SPECS, PromptError, load_prompt_set, placeholders_of
 from bot.service import SupportBot

@@ -28,10 +28,10 @@ from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, history_text
 from bot.knowledge.embeddings import embed_query
-from bot.knowledge.index import IndexStoreError
+from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, ReindexError, reindex
 from bot.knowledge.reindex_job import AsyncProgress, run_reindex_job
-from bot.knowledge.tenancy import settings_for_tenant, tenant_scope
+from bot.knowledge.stores.weaviate.tenancy import settings_for_tenant, tenant_scope
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
 from bot.state.cache import CacheKey, cache_key

@@ -213,6 +213,11 @@ class WeaviateSettings(BaseModel):
     batch_size: int = Field(200, ge=1, le=5000, description="objects per batch request")
     refresh_s: float = Field(2.0, ge=0, le=3600,
                              description="how soon another process's reindex is noticed (generation)")
+    drop_grace_s: float = Field(
+        60.0, ge=0, le=86_400,
+        description="how long a collection (or team tenant) replaced by a full rebuild is kept, so "
+        "searches that started on it finish; keep it above refresh_s + query_timeout_s",
+    )
     multi_tenancy: bool = Field(
         False, description="one knowledge base per Slack workspace / Discord server (Weaviate tenants)",
     )

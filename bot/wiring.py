@@ -8,8 +8,8 @@ from langchain_core.embeddings import Embeddings
 from bot.answering.generation import ClaudeAnswerer
 from bot.answering.retrieval import Retriever
 from bot.knowledge.embeddings import build_embeddings, embeddings_model_id
-from bot.knowledge.index import PolicyIndex
-from bot.knowledge.local_store import LocalHybridIndex
+from bot.knowledge.stores.protocol import PolicyIndex
+from bot.knowledge.stores.local import LocalHybridIndex
 from bot.prompts import PromptStore
 from bot.service import SupportBot
 from bot.settings import Settings, SettingsError
@@ -25,8 +25,8 @@ def build_index(settings: Settings) -> PolicyIndex:
         if settings.weaviate.multi_tenancy:
             raise SettingsError("weaviate.multi_tenancy needs Weaviate: set weaviate.url or WEAVIATE_URL.")
         return LocalHybridIndex(settings.index_dir)
-    from bot.knowledge.tenancy import TenantRoutedIndex
-    from bot.knowledge.weaviate_store import WeaviateStore  # imports grpc: only when used
+    from bot.knowledge.stores.weaviate.tenancy import TenantRoutedIndex
+    from bot.knowledge.stores.weaviate.store import WeaviateStore  # imports grpc: only when used
 
     store = WeaviateStore(settings.weaviate)
     return TenantRoutedIndex(store) if settings.weaviate.multi_tenancy else store.index_for(None)

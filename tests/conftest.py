@@ -94,7 +94,7 @@ def make_settings(root: Path, kb: Path, prompts: Path | None = None, **overrides
 def sample_root(tmp_path_factory, embeddings):
     """The sample knowledge base copied and indexed once; tests must not modify it."""
     from bot.knowledge.indexer import reindex
-    from bot.knowledge.local_store import LocalHybridIndex
+    from bot.knowledge.stores.local import LocalHybridIndex
 
     root = tmp_path_factory.mktemp("sample")
     shutil.copytree(SAMPLE_KB, root / "kb")

@@ -18,7 +18,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.answering.standalone import is_follow_up, split_standalone
 from bot.knowledge.embeddings import embed_texts
-from bot.knowledge.index import PolicyIndex, SearchHit, SearchQuery
+from bot.knowledge.stores.protocol import PolicyIndex, SearchHit, SearchQuery
 from bot.settings import RetrievalSettings
 from bot.types import Audience
 

@@ -16,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.answering.retrieval import is_grounded
 from bot.knowledge.embeddings import embed_query
-from bot.knowledge.index import PolicyIndex, SearchQuery
+from bot.knowledge.stores.protocol import PolicyIndex, SearchQuery
 from bot.settings import RetrievalSettings
 from bot.types import Audience
 

@@ -15,8 +15,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.knowledge.embeddings import MiniLMOnnxEmbeddings, embed_texts, embeddings_model_id
-from bot.knowledge.index import PolicyIndex
 from bot.knowledge.loaders import DocumentLoadError, MetadataWarning, PolicyDocument, load_sources
+from bot.knowledge.stores.protocol import PolicyIndex
 from bot.knowledge.splitting import Chunk, Splitter
 from bot.settings import Settings
 

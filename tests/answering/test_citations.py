@@ -1,5 +1,5 @@
 from bot.answering.citations import number_passages, resolve_citations
-from bot.knowledge.index import SearchHit
+from bot.knowledge.stores.protocol import SearchHit
 from bot.knowledge.splitting import Chunk
 from bot.types import Source
 

@@ -4,8 +4,8 @@ import pytest
 
 from bot.answering.retrieval import GroundingSignals, Retriever, blend, is_grounded_by, support_by_document
 from bot.answering.standalone import deterministic_standalone
-from bot.knowledge.index import SearchHit
-from bot.knowledge.local_store import LocalHybridIndex
+from bot.knowledge.stores.protocol import SearchHit
+from bot.knowledge.stores.local import LocalHybridIndex
 from bot.knowledge.splitting import Chunk
 from bot.types import Audience, Turn
 

@@ -4,11 +4,12 @@ on a real Weaviate when WEAVIATE_URL is set (read here, before the autouse fixtu
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 
 import pytest
 
-from bot.knowledge.local_store import LocalHybridIndex
+from bot.knowledge.stores.local import LocalHybridIndex
 from bot.settings import WeaviateSettings
 from tests.fakes.weaviate_server import FakeWeaviate
 
@@ -17,11 +18,11 @@ REAL_WEAVIATE_KEY = os.environ.get("WEAVIATE_API_KEY")
 REAL_WEAVIATE_GRPC_PORT = os.environ.get("WEAVIATE_GRPC_PORT")
 NO_REAL_WEAVIATE = "WEAVIATE_URL is not set, so the contract suite does not run against a real Weaviate"
 
-BACKENDS = [
-    "local",
+WEAVIATE_BACKENDS = [
     "weaviate-fake",
     pytest.param("weaviate-real", marks=pytest.mark.skipif(not REAL_WEAVIATE_URL, reason=NO_REAL_WEAVIATE)),
 ]
+BACKENDS = ["local", *WEAVIATE_BACKENDS]
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +71,26 @@ class IndexFactory:
         return real_settings(**overrides)
 
     def store(self, **overrides):
-        from bot.knowledge.weaviate_store import WeaviateStore
+        from bot.knowledge.stores.weaviate.store import WeaviateStore
 
         store = WeaviateStore(self.settings(**overrides))
         self.stores.append(store)
         return store
 
-    def __call__(self, **overrides):
+    def __call__(self, tenant: str | None = None, **overrides):
         if self.backend == "local":
             return LocalHybridIndex(self.tmp_path / "index")
-        return self.store(**overrides).index_for(None)
+        return self.store(**overrides).index_for(tenant)
+
+    def lose_live_generation(self) -> None:
+        """What an operator's mistake or a half-restored backup does: the live data is gone.
+        Weaviate keeps the alias pointing at the deleted collection."""
+        if self.backend == "local":
+            directory = self.tmp_path / "index"
+            shutil.rmtree(directory / (directory / "CURRENT").read_text().strip())
+            return
+        client = self.stores[0].client
+        client.collections.delete(client.alias.get(alias_name=self.collection).collection)
 
     def close(self) -> None:
         if self.backend == "weaviate-real" and self.stores:
@@ -88,9 +99,21 @@ class IndexFactory:
             store.close()
 
 
-@pytest.fixture(params=BACKENDS)
-def make_index(request, tmp_path):
+def _factory(request, tmp_path):
     fake = request.getfixturevalue("fake_weaviate") if request.param == "weaviate-fake" else None
     factory = IndexFactory(request.param, tmp_path, fake)
     yield factory
     factory.close()
+    if fake is not None:
+        fake.state.search_latency_s = 0.0
+
+
+@pytest.fixture(params=BACKENDS)
+def make_index(request, tmp_path):
+    yield from _factory(request, tmp_path)
+
+
+@pytest.fixture(params=WEAVIATE_BACKENDS)
+def make_weaviate_index(request, tmp_path):
+    """The Weaviate backends only: for what the local index has no counterpart of."""
+    yield from _factory(request, tmp_path)

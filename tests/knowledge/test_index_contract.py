@@ -1,16 +1,21 @@
 """One contract for every PolicyIndex: the local store, WeaviateIndex on the wire-protocol fake, and
-WeaviateIndex on a real Weaviate when WEAVIATE_URL is set (skipped, with the reason, otherwise)."""
+WeaviateIndex on a real Weaviate when WEAVIATE_URL is set (skipped, with the reason, otherwise).
+The last cases are Weaviate's alone (alias switches, team tenants) and run on the fake and the real
+server only."""
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import numpy as np
 import pytest
+from weaviate.classes.tenants import TenantActivityStatus
+from weaviate.exceptions import WeaviateConnectionError
 
 from bot.knowledge.embeddings import embed_query, embed_texts
-from bot.knowledge.index import IndexStoreError, PolicyIndex, SearchQuery
 from bot.knowledge.splitting import Chunk, chunk_id
+from bot.knowledge.stores.protocol import IndexStoreError, PolicyIndex, SearchQuery
 from bot.types import Audience
 
 CANARY = "HP-EXC-7731"
@@ -47,6 +52,13 @@ def write(index: PolicyIndex, embeddings, chunks: list[Chunk], *, delete=(), ful
 
 def search(index, embeddings, text, audience=Audience.PUBLIC, **kw):
     return index.search(SearchQuery(text=text, vector=embed_query(embeddings, text), audience=audience, **kw))
+
+
+def commit(index: PolicyIndex, chunks: list[Chunk], vectors: np.ndarray, *, full=False) -> int:
+    """write() with vectors embedded once beforehand, for tests that commit many times."""
+    with index.begin_update(full=full, embedding_model="test-model") as update:
+        update.upsert(chunks, vectors)
+        return update.commit()
 
 
 def test_an_empty_index(make_index, embeddings):
@@ -163,27 +175,123 @@ def test_a_failed_write_leaves_the_old_index_serving(make_index, embeddings):
     assert search(index, embeddings, "Is shipping free?")[0].chunk.document_id == "shipping"
 
 
-def test_queries_keep_answering_during_a_full_rebuild(make_index, embeddings):
-    index = make_index(batch_size=1) if make_index.backend != "local" else make_index()
+def test_shrinking_one_document_and_deleting_another_in_one_update(make_index, embeddings):
+    index = make_index()
     write(index, embeddings, all_chunks())
-    vector = embed_query(embeddings, "Is shipping free?")
-    done, outcomes = threading.Event(), []
+    shorter = chunks_of("returns", ["Returns are accepted within 45 days for a full refund."], "returns-v2")
+    assert write(index, embeddings, shorter, delete=["returns", "warranty"]) == 2
+    assert index.count() == 3
+    assert index.document_hashes() == {"returns": "returns-v2", "shipping": "shipping-v1", "limits": "limits-v1"}
+    everything = search(index, embeddings, "returns refund warranty tents days", Audience.STAFF, limit=50)
+    assert sorted((h.chunk.document_id, h.chunk.index) for h in everything) == [
+        ("limits", 0), ("returns", 0), ("shipping", 0)]
+    assert [h.chunk.text for h in everything if h.chunk.document_id == "returns"] == [shorter[0].text]
+    restarted = make_index()
+    assert restarted.count() == 3 and restarted.document_hashes() == index.document_hashes()
 
-    def keep_asking() -> None:
+
+def test_four_search_threads_through_thirty_full_rebuilds(make_index, embeddings):
+    """Every search answers while rebuilds switch generations under it. On the fake each search
+    takes 100 ms (a loaded production index), so searches that resolved the alias just before a
+    switch are still running when the old collection would be dropped."""
+    index = make_index()
+    chunks = all_chunks()
+    vectors = embed_texts(embeddings, [c.embedding_text() for c in chunks])
+    commit(index, chunks, vectors)
+    if make_index.fake is not None:
+        make_index.fake.state.search_latency_s = 0.1
+    questions = {"Is shipping free on large orders?": "shipping",
+                 "How long do I have to return unused items?": "returns",
+                 "Is my tent covered by a warranty against defects?": "warranty",
+                 "Standard shipping over 75 dollars": "shipping"}
+    done, outcomes = threading.Event(), {q: Counter() for q in questions}
+
+    def keep_asking(question: str) -> None:
+        vector = embed_query(embeddings, question)
         while not done.is_set():
             try:
-                hits = index.search(SearchQuery("Is shipping free?", vector, Audience.PUBLIC))
-                outcomes.append(hits[0].chunk.document_id if hits else "EMPTY")
+                hits = index.search(SearchQuery(question, vector, Audience.PUBLIC))
+                outcomes[question][hits[0].chunk.document_id if hits else "EMPTY"] += 1
             except Exception as exc:  # noqa: BLE001 - any error fails the test below
-                outcomes.append(f"ERROR {exc!r}")
+                outcomes[question][f"ERROR {exc!r}"[:300]] += 1
 
-    asker = threading.Thread(target=keep_asking)
-    asker.start()
+    askers = [threading.Thread(target=keep_asking, args=(q,)) for q in questions]
+    for asker in askers:
+        asker.start()
     try:
-        for _ in range(3):
-            write(index, embeddings, all_chunks(), full=True)
+        generations = [commit(index, chunks, vectors, full=True) for _ in range(30)]
     finally:
         done.set()
-        asker.join()
-    assert outcomes and set(outcomes) == {"shipping"}, sorted(set(outcomes))
-    assert index.generation() == 4
+        for asker in askers:
+            asker.join()
+    assert generations == list(range(2, 32)) and index.generation() == 31
+    for question, expected in questions.items():
+        assert set(outcomes[question]) == {expected}, (question, outcomes[question].most_common(3))
+
+
+def test_a_lost_live_generation_is_replaced_by_the_newest_one_left(make_index, embeddings):
+    index = make_index()
+    write(index, embeddings, all_chunks())
+    assert write(index, embeddings, chunks_of("shipping") + chunks_of("limits"), full=True) == 2
+    make_index.lose_live_generation()
+    restarted = make_index()
+    assert search(restarted, embeddings, "return unused items within 30 days")[0].chunk.document_id == "returns"
+    assert restarted.count() == 5  # generation 1, the newest complete one left
+    assert write(restarted, embeddings, chunks_of("warranty", content_hash="warranty-v2"),
+                 delete=["warranty"]) == 3  # numbered past the lost generation
+    assert make_index().document_hashes()["warranty"] == "warranty-v2"
+
+
+# ----- Weaviate only ----------------------------------------------------------------------------
+
+def test_an_alias_switch_that_raised_after_taking_effect_keeps_the_new_collection(
+        make_weaviate_index, embeddings, monkeypatch):
+    index = make_weaviate_index()
+    store = index.store
+    write(index, embeddings, all_chunks())
+    switch = store.client.alias.update
+
+    def applied_then_lost(**kwargs):  # the request reached Weaviate; its reply did not come back
+        switch(**kwargs)
+        raise WeaviateConnectionError("connection reset by peer")
+
+    monkeypatch.setattr(store.client.alias, "update", applied_then_lost)
+    assert write(index, embeddings, chunks_of("shipping") + chunks_of("limits"), full=True) == 2
+    live = store.live_collection()
+    assert store.client.collections.exists(live)
+    assert search(index, embeddings, "Is shipping free?")[0].chunk.document_id == "shipping"
+    restarted = make_weaviate_index()
+    assert restarted.generation() == 2 and restarted.count() == 2
+    assert search(restarted, embeddings, "Is shipping free?")[0].chunk.document_id == "shipping"
+
+
+def test_an_alias_switch_that_failed_leaves_the_old_collection_serving(
+        make_weaviate_index, embeddings, monkeypatch):
+    index = make_weaviate_index()
+    store = index.store
+    write(index, embeddings, all_chunks())
+    live = store.live_collection()
+
+    def refused(**kwargs):
+        raise WeaviateConnectionError("connection refused")
+
+    monkeypatch.setattr(store.client.alias, "update", refused)
+    with pytest.raises(IndexStoreError, match="connection refused"):
+        write(index, embeddings, chunks_of("shipping"), full=True)
+    assert store.live_collection() == live and index.generation() == 1 and index.count() == 5
+    assert not store.client.collections.exists(f"{store.alias}_v2")  # the unfinished one is gone
+
+
+def test_an_inactive_team_tenant_is_activated_for_searches_and_writes(make_weaviate_index, embeddings):
+    index = make_weaviate_index(tenant="T0ALPHA", multi_tenancy=True)
+    write(index, embeddings, all_chunks())
+    store = index.store
+    tenants = store.client.collections.use(store.live_collection()).tenants
+    shard = store.meta("T0ALPHA", fresh=True).shard
+    tenants.deactivate(shard)
+    assert tenants.get_by_name(shard).activity_status == TenantActivityStatus.INACTIVE
+    assert search(index, embeddings, "Is shipping free?")[0].chunk.document_id == "shipping"
+    assert tenants.get_by_name(shard).activity_status == TenantActivityStatus.ACTIVE
+    tenants.deactivate(shard)
+    assert write(index, embeddings, [], delete=["warranty"]) == 2
+    assert index.count() == 4

@@ -1,9 +1,9 @@
 import pytest
 
 from bot.knowledge.embeddings import embed_query
-from bot.knowledge.index import SearchQuery
 from bot.knowledge.indexer import ReindexError, reindex
-from bot.knowledge.local_store import LocalHybridIndex
+from bot.knowledge.stores.local import LocalHybridIndex
+from bot.knowledge.stores.protocol import SearchQuery
 from bot.types import Audience
 from tests.conftest import make_settings
 

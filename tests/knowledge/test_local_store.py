@@ -3,8 +3,8 @@ import pytest
 
 from bot.knowledge.embeddings import embed_query
 from bot.knowledge.fusion import relative_score_fusion
-from bot.knowledge.index import PolicyIndex, SearchQuery
-from bot.knowledge.local_store import LocalHybridIndex
+from bot.knowledge.stores.local import LocalHybridIndex
+from bot.knowledge.stores.protocol import PolicyIndex, SearchQuery
 from bot.types import Audience
 from tests.conftest import STAFF_CANARY
 

@@ -8,10 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import ReindexError, reindex
-from bot.knowledge.tenancy import TenantRoutedIndex, tenant_scope
-from bot.knowledge.weaviate_store import WeaviateIndex, WeaviateStore
+from bot.knowledge.stores.protocol import IndexStoreError
+from bot.knowledge.stores.weaviate.index import WeaviateIndex
+from bot.knowledge.stores.weaviate.store import WeaviateStore
+from bot.knowledge.stores.weaviate.tenancy import TenantRoutedIndex, tenant_scope
 from bot.settings import WeaviateSettings, load_settings
 from bot.types import Audience, Inquiry
 from bot.wiring import build_bot, build_index
@@ -46,7 +47,10 @@ def test_a_rejected_batch_object_fails_the_full_reindex_and_keeps_the_alias(
     assert search(index, embeddings, "return unused items")[0].chunk.document_id == "returns"
     fixed = reindex(settings, index, embeddings, full=True)  # and the next run goes through
     assert fixed.generation == first.generation + 1
-    assert fake_weaviate.state.aliases[store.alias] != live and live not in fake_weaviate.state.collections
+    assert fake_weaviate.state.aliases[store.alias] != live
+    # The replaced collection waits out weaviate.drop_grace_s for searches already under way.
+    assert live in fake_weaviate.state.collections
+    assert [r.name for r in store.generations.retired()] == [live]
 
 
 def test_an_interrupted_incremental_write_is_redone_next_time(fake_weaviate, store, embeddings):
@@ -109,8 +113,43 @@ def test_api_key_authentication():
             store.close()
 
 
+@pytest.mark.parametrize(("version", "refusal"), [
+    ("1.31.9", "no collection aliases"), ("1.32.3", "fixed in Weaviate 1.32.6"),
+    ("1.32.5", "fixed in Weaviate 1.32.6"), ("1.32.6", None), ("1.39.0", None)])
+def test_known_broken_weaviate_releases_are_refused_at_connect(version, refusal):
+    with FakeWeaviate(version=version) as fake:
+        if refusal:
+            with pytest.raises(IndexStoreError, match=rf"runs Weaviate {version}.*{refusal}.*Upgrade"):
+                WeaviateStore(fake_settings(fake))
+            assert not any(r.startswith(("POST", "PUT", "DELETE")) for r in fake.state.requests)
+            return
+        store = WeaviateStore(fake_settings(fake))
+        store.close()
+
+
+def test_a_client_upgrade_that_moves_the_grpc_stub_fails_loudly_at_connect(fake_weaviate, monkeypatch):
+    from weaviate.connect.v4 import _ConnectionBase as ConnectionV4
+
+    opened = ConnectionV4.open_connection_grpc
+
+    def open_elsewhere(self, colour):  # a client that keeps its stub under another name
+        opened(self, colour)
+        self._moved_stub, self._grpc_stub = self._grpc_stub, None
+
+    monkeypatch.setattr(ConnectionV4, "open_connection_grpc", open_elsewhere)
+    monkeypatch.setattr(ConnectionV4, "grpc_stub", property(lambda self: self._moved_stub))
+    with pytest.raises(IndexStoreError, match=r"no longer keeps its gRPC stub.*pyproject.toml pins"):
+        WeaviateStore(fake_settings(fake_weaviate))
+
+
+def test_the_wrapped_grpc_stub_is_the_one_the_client_calls(store):
+    from bot.knowledge.stores.weaviate.connection import _FailFastStub
+
+    assert isinstance(store.client._connection.grpc_stub, _FailFastStub)
+
+
 def test_cloud_urls_put_grpc_on_its_own_host():
-    from bot.knowledge.weaviate_connect import connection_params
+    from bot.knowledge.stores.weaviate.connection import connection_params
 
     cloud = connection_params(WeaviateSettings(url="https://abc123.c0.europe-west3.gcp.weaviate.cloud"))
     assert (cloud.grpc.host, cloud.grpc.port, cloud.grpc.secure) == (
@@ -150,7 +189,9 @@ def test_a_teams_full_rebuild_switches_only_its_tenant(fake_weaviate, tenant_sto
     assert shards() == before and alpha.count() == 5  # the failed rebuild left no trace
     assert write(alpha, embeddings, chunks_of("shipping"), full=True) == 2
     assert alpha.count() == 1 and beta.count() == 1
-    assert shards() == {"T0ALPHA--g2", "T0BETA--g1"}
+    # The replaced tenant waits out weaviate.drop_grace_s for searches already under way.
+    assert shards() == {"T0ALPHA--g1", "T0ALPHA--g2", "T0BETA--g1"}
+    assert [(r.tenant, r.name) for r in tenant_store.generations.retired()] == [("T0ALPHA", "T0ALPHA--g1")]
 
 
 def test_the_routed_index_follows_the_team_asking(tenant_store, embeddings):

@@ -4,10 +4,12 @@
         settings = WeaviateSettings(url=fake.url, grpc_port=fake.grpc_port)
         fake.state.reject_next_objects(1)   # the next object written gets a batch error
 
-It behaves as Weaviate 1.32 (see rest.VERSION) for what this project uses: schema, tenants and
-aliases over REST; search (fetch, BM25, near-vector, hybrid with both fusions), batch import,
-batch delete, object counts and tenants over gRPC, with real filters, BM25F, cosine similarity and
-relativeScoreFusion. No answer is canned: every result is computed from the stored objects.
+It behaves as the Weaviate release it reports (default rest.VERSION, the one docker-compose.yml
+pins; FakeWeaviate(version="1.32.5") for another, see quirks.py) for what this project uses:
+schema, tenants (with activity states) and aliases over REST; search (fetch, BM25, near-vector,
+hybrid with both fusions), batch import, batch delete, object counts and tenants over gRPC, with
+real filters, BlockMax BM25, cosine similarity and relativeScoreFusion. No answer is canned: every
+result is computed from the stored objects. Searches run concurrently with writes, as on Weaviate.
 """
 
 from __future__ import annotations
@@ -27,15 +29,17 @@ __all__ = ["FakeWeaviate", "FakeState", "VERSION"]
 
 
 class FakeWeaviate:
-    def __init__(self, api_key: str | None = None) -> None:
-        self.state = FakeState(api_key=api_key)
+    def __init__(self, api_key: str | None = None, version: str = VERSION) -> None:
+        self.state = FakeState(api_key=api_key, version=version)
         self._http: ThreadingHTTPServer | None = None
         self._grpc: grpc.Server | None = None
 
     def start(self) -> FakeWeaviate:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.state))
         self._http.daemon_threads = True
-        threading.Thread(target=self._http.serve_forever, name="fake-weaviate-rest", daemon=True).start()
+        # A short poll interval: stop() waits one interval for the serving loop to notice.
+        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="fake-weaviate-rest", daemon=True).start()
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
         weaviate_pb2_grpc.add_WeaviateServicer_to_server(FakeWeaviateServicer(self.state), self._grpc)
         self._grpc.add_generic_rpc_handlers((health_handler(),))

@@ -3,6 +3,10 @@
 Implements what weaviate-client 4.23 sends for this project's use: Search (fetch with cursor and
 filters, BM25, near-vector, hybrid), BatchObjects, BatchDelete, Aggregate (object counts),
 TenantsGet and the health check. Anything else answers UNIMPLEMENTED.
+
+Errors carry the codes Weaviate's handlers produce (adapters/handlers/grpc/server.go and
+v1/service.go): authentication failures are UNAUTHENTICATED, every other refusal is a plain
+error, which gRPC reports as UNKNOWN with the message.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 from google.protobuf.json_format import MessageToDict
 
 from tests.fakes.weaviate_server import engine
-from tests.fakes.weaviate_server.state import Collection, FakeState, StoredObject, WeaviateError
+from tests.fakes.weaviate_server.state import HOT, Collection, FakeState, StoredObject, WeaviateError
 from weaviate.proto.v1 import (
     aggregate_pb2,
     base_pb2,
@@ -31,8 +35,7 @@ from weaviate.proto.v1 import (
 
 DEFAULT_LIMIT = 10  # QUERY_DEFAULTS_LIMIT
 MAXIMUM_RESULTS = 10_000  # QUERY_MAXIMUM_RESULTS
-_CODES = {404: grpc.StatusCode.NOT_FOUND, 422: grpc.StatusCode.INVALID_ARGUMENT,
-          401: grpc.StatusCode.UNAUTHENTICATED}
+_CODES = {401: grpc.StatusCode.UNAUTHENTICATED}
 
 
 class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
@@ -47,9 +50,12 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
         if key and dict(context.invocation_metadata()).get("authorization") != f"Bearer {key}":
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "anonymous access not enabled")
 
-    def _run(self, context, call: str, work):
+    def _run(self, context, call: str, work, *, exclusive: bool = True):
+        """Writes run one at a time under the state lock; searches take it only to resolve."""
         self._guard(context, call)
         try:
+            if not exclusive:
+                return work()
             with self.state.lock:
                 return work()
         except WeaviateError as exc:
@@ -58,20 +64,25 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
     # ----- search -----------------------------------------------------------------------------
 
     def Search(self, request, context):
-        return self._run(context, "Search", lambda: self._search(request))
+        return self._run(context, "Search", lambda: self._search(request), exclusive=False)
 
     def _search(self, request: search_get_pb2.SearchRequest) -> search_get_pb2.SearchReply:
         started = time.perf_counter()
         self.state.searches.append(request)
-        collection = self.state.resolve(request.collection)
-        shard = list(collection.shard(request.tenant).values())
+        collection, shard = self.state.snapshot(request.collection, request.tenant)
+        if any(request.HasField(kind) for kind in ("hybrid_search", "bm25_search", "near_vector")):
+            self.state.wait_before_reading()
+        if self.state.collections.get(collection.name) is not collection:  # adapters/repos/db/search.go
+            raise WeaviateError(500, f"tried to browse non-existing index for {collection.name}")
         allowed = _filtered(shard, request, collection)
         limit = request.limit or DEFAULT_LIMIT
+        version = self.state.version
         if request.HasField("hybrid_search"):
-            hits = engine.hybrid(collection, shard, allowed, request.hybrid_search)
+            hits = engine.hybrid(collection, shard, allowed, request.hybrid_search,
+                                 request.offset + limit, version)
         elif request.HasField("bm25_search"):
             hits = engine.bm25(collection, shard, allowed, request.bm25_search.query,
-                               list(request.bm25_search.properties))
+                               list(request.bm25_search.properties), request.offset + limit, version)
         elif request.HasField("near_vector"):
             vector = engine.query_vector(request.near_vector)
             if vector is None:
@@ -83,6 +94,8 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
                 ordered = [o for o in ordered if o.uuid > request.after]
             hits = [(o, 0.0, "") for o in ordered]
         hits = hits[request.offset : request.offset + min(limit, MAXIMUM_RESULTS)]
+        if collection.dropped:  # dropped while this search read it: its shard was shut down
+            raise WeaviateError(500, f"search index {collection.name.lower()}: already shut or dropped")
         distances = request.HasField("near_vector")
         return search_get_pb2.SearchReply(
             took=time.perf_counter() - started,
@@ -101,6 +114,7 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
             try:
                 if rejection := self.state.take_rejection():
                     raise WeaviateError(422, rejection)
+                self.state.writes.append(("BatchObjects", obj.collection))
                 collection = self.state.resolve(obj.collection)
                 self.state.put_object(collection, obj.tenant, str(uuid_lib.UUID(obj.uuid)),
                                       _decode_properties(obj.properties, collection), _vector_of(obj, collection))
@@ -113,9 +127,10 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
 
     def _delete(self, request: batch_delete_pb2.BatchDeleteRequest) -> batch_delete_pb2.BatchDeleteReply:
         started = time.perf_counter()
+        self.state.writes.append(("BatchDelete", request.collection))
         if not request.HasField("filters"):
             raise WeaviateError(422, "batch delete needs a filter")
-        collection = self.state.resolve(request.collection)
+        collection = self.state.resolve_for_batch_delete(request.collection)
         shard = collection.shard(request.tenant)
         doomed = [o for o in sorted(shard.values(), key=lambda o: o.uuid)
                   if engine.matches(request.filters, o, collection)][:MAXIMUM_RESULTS]
@@ -148,9 +163,9 @@ class FakeWeaviateServicer(weaviate_pb2_grpc.WeaviateServicer):
     def _tenants(self, request: tenants_pb2.TenantsGetRequest) -> tenants_pb2.TenantsGetReply:
         collection = self.state.resolve(request.collection)
         names = set(request.names.values) if request.HasField("names") else None
-        hot = tenants_pb2.TenantActivityStatus.TENANT_ACTIVITY_STATUS_HOT
         return tenants_pb2.TenantsGetReply(tenants=[
-            tenants_pb2.Tenant(name=name, activity_status=hot)
+            tenants_pb2.Tenant(name=name, activity_status=tenants_pb2.TenantActivityStatus.Value(
+                f"TENANT_ACTIVITY_STATUS_{collection.statuses.get(name, HOT)}"))
             for name in sorted(collection.shards) if names is None or name in names])
 
 

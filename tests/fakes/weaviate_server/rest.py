@@ -1,4 +1,7 @@
-"""The fake Weaviate's REST side: meta, readiness, schema, tenants and aliases under /v1."""
+"""The fake Weaviate's REST side: meta, readiness, schema, tenants and aliases under /v1.
+
+The version it reports is the state's (FakeWeaviate(version=...)); the client reads it at connect.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +10,43 @@ import re
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
-from tests.fakes.weaviate_server.state import FakeState, WeaviateError
+from tests.fakes.weaviate_server import quirks
+from tests.fakes.weaviate_server.state import FakeState, WeaviateError, capitalise
 
-VERSION = "1.32.5"  # the Weaviate version this fake behaves as (aliases arrived in 1.32)
+VERSION = "1.39.0"  # the release the fake behaves as by default: the one docker-compose.yml pins
 GRPC_MAX_MESSAGE = 104_858_000
 
 
 def make_handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
     routes = [
-        ("GET", r"/v1/meta", lambda m, q, b: (200, {"hostname": "http://[::]:8080", "version": VERSION,
+        ("GET", r"/v1/meta", lambda m, q, b: (200, {"hostname": "http://[::]:8080", "version": state.version_text,
                                                     "modules": {}, "grpcMaxMessageSize": GRPC_MAX_MESSAGE})),
         ("GET", r"/v1/\.well-known/(ready|live)", lambda m, q, b: (200, None)),
         ("GET", r"/v1/schema", lambda m, q, b: (200, {"classes": [c.schema for c in state.collections.values()]})),
         ("POST", r"/v1/schema", lambda m, q, b: (200, state.create_collection(b or {}))),
         ("GET", r"/v1/schema/(\w+)", lambda m, q, b: (200, state.concrete(m[1]).schema)),
         ("DELETE", r"/v1/schema/(\w+)", lambda m, q, b: (200, state.delete_collection(m[1]))),
-        ("GET", r"/v1/schema/(\w+)/tenants", lambda m, q, b: (200, [
-            {"name": t, "activityStatus": "HOT"} for t in sorted(state.concrete(m[1]).shards)])),
-        ("POST", r"/v1/schema/(\w+)/tenants", lambda m, q, b: (200, state.add_tenants(m[1], b) or b)),
+        ("GET", r"/v1/schema/(\w+)/tenants", lambda m, q, b: (200, state.tenants(m[1]))),
+        ("POST", r"/v1/schema/(\w+)/tenants", lambda m, q, b: (200, state.add_tenants(m[1], b))),
+        ("PUT", r"/v1/schema/(\w+)/tenants", lambda m, q, b: (200, state.update_tenants(m[1], b))),
         ("DELETE", r"/v1/schema/(\w+)/tenants", lambda m, q, b: (200, state.remove_tenants(m[1], b))),
         ("HEAD", r"/v1/schema/(\w+)/tenants/([\w-]+)",
          lambda m, q, b: (200 if m[2] in state.concrete(m[1]).shards else 404, None)),
+        ("GET", r"/v1/schema/(\w+)/tenants/([\w-]+)", lambda m, q, b: _tenant(state, m[1], m[2])),
         ("GET", r"/v1/aliases", lambda m, q, b: (200, {"aliases": [
             {"alias": a, "class": c} for a, c in sorted(state.aliases.items())
             if not q.get("class") or c == q["class"][0]]})),
         ("POST", r"/v1/aliases", lambda m, q, b: (200, state.create_alias(b["alias"], b["class"]) or b)),
         ("GET", r"/v1/aliases/(\w+)", lambda m, q, b: _alias(state, m[1])),
-        ("PUT", r"/v1/aliases/(\w+)", lambda m, q, b: (
-            (200, {"alias": m[1], "class": b["class"]}) if state.update_alias(m[1], b["class"])
-            else (404, {"error": [{"message": f"alias {m[1]} not found"}]}))),
+        ("PUT", r"/v1/aliases/(\w+)", lambda m, q, b: _update_alias(state, m[1], b["class"])),
         ("DELETE", r"/v1/aliases/(\w+)", lambda m, q, b: (204 if state.aliases.pop(m[1], None) else 404, None)),
     ]
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle's algorithm on, the body then waits for
+        # the client's delayed ACK (40 ms on Linux) on every keep-alive request.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args) -> None:  # quiet test output
             return None
@@ -53,6 +59,8 @@ def make_handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             if state.api_key and self.headers.get("Authorization") != f"Bearer {state.api_key}":
                 return self._send(401, {"code": 401, "message": "anonymous access not enabled, please "
                                                                 "provide an auth scheme such as OIDC"})
+            if url.path.startswith("/v1/aliases") and not quirks.has_aliases(state.version):
+                return self._send(404, None)  # no such endpoint before 1.32
             for method, pattern, action in routes:
                 found = re.fullmatch(pattern, url.path)
                 if method == self.command and found:
@@ -76,6 +84,17 @@ def make_handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 
     return Handler
+
+
+def _tenant(state: FakeState, collection: str, name: str):
+    found = [t for t in state.tenants(collection) if t["name"] == name]
+    return (200, found[0]) if found else (404, None)
+
+
+def _update_alias(state: FakeState, alias: str, target: str):
+    if not state.update_alias(alias, target):
+        return 404, {"error": [{"message": f"alias {alias} not found"}]}
+    return 200, {"alias": capitalise(alias), "class": capitalise(target)}
 
 
 def _alias(state: FakeState, name: str):

@@ -1,12 +1,16 @@
 """The fake Weaviate's data: collections (schema, tenants, objects), aliases and test knobs.
 
-Everything is guarded by one lock, so a request sees a consistent state: an alias switch or a
-collection drop happens between two requests, never inside one, as in Weaviate.
+Concurrency follows the real server (adapters/repos/db/repo.go and batch.go, v1.32.5 and v1.39.0):
+schema changes and writes are applied one at a time under `lock`, but a search only holds it while
+it resolves its collection and copies the object list. Dropping a collection does not wait for
+searches that already resolved it: they fail, as they do on Weaviate when the index is shut down
+under them. Aliases outlive the collection they point to (cluster/schema/schema.go deleteClass).
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import threading
 import time
@@ -14,10 +18,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tests.fakes.weaviate_server import quirks
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 NAME = re.compile(r"^[A-Z][_0-9A-Za-z]*$")
 TENANT = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 DEFAULT_SHARD = ""  # the single shard of a collection without multi-tenancy
+HOT = "HOT"
+# Request names for the newer activity statuses -> what Weaviate stores and reports
+# (usecases/schema/tenant.go convertNewTenantNames).
+_STORED_STATUS = {"ACTIVE": "HOT", "INACTIVE": "COLD", "OFFLOADED": "FROZEN"}
+SETTABLE_STATUSES = ("HOT", "COLD")  # FROZEN needs the offload-s3 module, which the fake lacks
+STATUSES = ("HOT", "COLD", "FROZEN", "FREEZING", "UNFREEZING")
 
 
 class WeaviateError(Exception):
@@ -45,6 +57,7 @@ class StoredObject:
     created_ms: int
     updated_ms: int
     tokens: dict[str, list[str]] = field(default_factory=dict)  # searchable property -> words
+    doc_id: int = 0  # Weaviate's internal document id: a new one on every write of the object
 
 
 @dataclass
@@ -53,6 +66,8 @@ class Collection:
     schema: dict
     shards: dict[str, dict[str, StoredObject]]
     dims: int | None = None  # fixed by the first vector, as Weaviate's vector index is
+    statuses: dict[str, str] = field(default_factory=dict)  # tenant -> activity status
+    dropped: bool = False  # set when the collection is deleted; searches still running see it
 
     @property
     def multi_tenancy(self) -> bool:
@@ -69,12 +84,15 @@ class Collection:
         return list(self.schema.get("vectorConfig", {}))
 
     def shard(self, tenant: str) -> dict[str, StoredObject]:
+        """The objects one request may use; messages as adapters/repos/db/index.go words them."""
         if self.multi_tenancy:
             if not tenant:
                 raise WeaviateError(422, f"class {self.name} has multi-tenancy enabled, but request "
                                          "was without tenant")
             if tenant not in self.shards:
                 raise WeaviateError(422, f"tenant not found: \"{tenant}\"")
+            if self.statuses.get(tenant, HOT) != HOT:
+                raise WeaviateError(422, f"tenant not active: '{tenant}'")
             return self.shards[tenant]
         if tenant:
             raise WeaviateError(422, f"class {self.name} has multi-tenancy disabled, but request was "
@@ -82,16 +100,31 @@ class Collection:
         return self.shards[DEFAULT_SHARD]
 
 
+@dataclass
+class SearchHold:
+    resolved: threading.Event = field(default_factory=threading.Event)  # the search resolved its collection
+    released: threading.Event = field(default_factory=threading.Event)  # set by the test: carry on
+
+
 class FakeState:
-    def __init__(self, api_key: str | None = None) -> None:
+    def __init__(self, api_key: str | None = None, version: str = "1.39.0") -> None:
         self.lock = threading.RLock()
+        self.version_text = version
+        self.version = quirks.parse(version)
         self.collections: dict[str, Collection] = {}
         self.aliases: dict[str, str] = {}
         self.api_key = api_key
+        self._doc_ids = itertools.count(1)
         self.rejections: list[str] = []  # knob: the next objects written get these errors
         self.requests: list[str] = []  # what was called, for tests that check the wire traffic
         self.searches: list = []  # the SearchRequest messages received
+        self.writes: list[tuple[str, str]] = []  # (call, collection name as sent) of every write
         self.unavailable = False  # knob: gRPC answers UNAVAILABLE, as a server going down does
+        self.search_holds: list[SearchHold] = []  # knob: the next ranked searches wait for these
+        # knob: how long a ranked search (hybrid, BM25, near-vector) takes between resolving its
+        # collection and reading it, as one over a production-sized index does; 0 leaves only the
+        # fake's own compute time. Plain fetches by filter stay fast.
+        self.search_latency_s = 0.0
 
     # ----- knobs ------------------------------------------------------------------------------
 
@@ -103,22 +136,61 @@ class FakeState:
         with self.lock:
             return self.rejections.pop(0) if self.rejections else None
 
+    def hold_next_search(self) -> SearchHold:
+        """The next ranked search resolves its collection, then waits until the hold is released."""
+        hold = SearchHold()
+        with self.lock:
+            self.search_holds.append(hold)
+        return hold
+
+    def wait_before_reading(self) -> None:
+        """What a ranked search does between resolving its collection and reading it."""
+        with self.lock:
+            hold = self.search_holds.pop(0) if self.search_holds else None
+        if hold is None:
+            time.sleep(self.search_latency_s)
+            return
+        hold.resolved.set()
+        hold.released.wait(timeout=30)  # a forgotten release must not hang the test run
+
+    def set_tenant_status(self, collection: str, tenant: str, status: str) -> None:
+        """What an operator or Weaviate's own offloading does: any status, modules or not."""
+        with self.lock:
+            found = self.concrete(collection)
+            if tenant not in found.shards:
+                raise WeaviateError(422, f"tenant not found: \"{tenant}\"")
+            found.statuses[tenant] = _STORED_STATUS.get(status, status)
+
     # ----- names ------------------------------------------------------------------------------
 
     def resolve(self, name: str) -> Collection:
-        """A collection by its name or an alias (object operations accept both)."""
+        """A collection by its name or an alias: the gRPC data handlers resolve aliases."""
         name = capitalise(name)
         target = self.aliases.get(name, name)
         if target not in self.collections:
-            raise WeaviateError(422, f"could not find class {name} in schema")
+            raise WeaviateError(422, f"could not find class {target} in schema")
         return self.collections[target]
 
-    def concrete(self, name: str) -> Collection:
-        """A collection by its own name (schema operations)."""
+    def resolve_for_batch_delete(self, name: str) -> Collection:
         name = capitalise(name)
+        if name in self.aliases and not quirks.batch_delete_resolves_aliases(self.version):
+            raise WeaviateError(422, f"batch delete params: could not find class {name} in schema")
+        return self.resolve(name)
+
+    def concrete(self, name: str) -> Collection:
+        """A collection by its own name (schema and tenant operations)."""
+        name = capitalise(name)
+        if quirks.schema_operations_resolve_aliases(self.version):
+            name = self.aliases.get(name, name)
         if name not in self.collections:
             raise WeaviateError(404, f"class {name} not found")
         return self.collections[name]
+
+    def snapshot(self, name: str, tenant: str) -> tuple[Collection, list[StoredObject]]:
+        """What a search reads: its collection and the objects there at this moment."""
+        with self.lock:
+            collection = self.resolve(name)
+            return collection, list(collection.shard(tenant).values())
 
     # ----- schema -----------------------------------------------------------------------------
 
@@ -136,35 +208,72 @@ class FakeState:
         return schema
 
     def delete_collection(self, name: str) -> None:
+        """Drop a collection (a missing one is not an error); its aliases stay, now dangling."""
         name = capitalise(name)
-        self.collections.pop(name, None)
-        # The aliases of a dropped collection go with it.
-        for alias in [a for a, target in self.aliases.items() if target == name]:
-            del self.aliases[alias]
+        if quirks.schema_operations_resolve_aliases(self.version):
+            name = self.aliases.get(name, name)
+        dropped = self.collections.pop(name, None)
+        if dropped is not None:
+            dropped.dropped = True
 
-    def add_tenants(self, name: str, tenants: list[dict]) -> None:
+    def tenants(self, name: str) -> list[dict]:
         collection = self.concrete(name)
-        if not collection.multi_tenancy:
-            raise WeaviateError(422, f"multi-tenancy is not enabled for class \"{collection.name}\"")
+        return [{"name": t, "activityStatus": collection.statuses.get(t, HOT)}
+                for t in sorted(collection.shards)]
+
+    def add_tenants(self, name: str, tenants: list[dict]) -> list[dict]:
+        collection = self._tenant_collection(name)
         for tenant in tenants:
             if not TENANT.match(tenant.get("name", "")):
                 raise WeaviateError(422, f"tenant name {tenant.get('name')!r} is invalid")
+            self._settable(tenant, allow_empty=True)
         for tenant in tenants:
             collection.shards.setdefault(tenant["name"], {})
+            collection.statuses[tenant["name"]] = self._settable(tenant, allow_empty=True) or HOT
+        return [{"name": t["name"], "activityStatus": collection.statuses[t["name"]]} for t in tenants]
+
+    def update_tenants(self, name: str, tenants: list[dict]) -> list[dict]:
+        collection = self._tenant_collection(name)
+        for tenant in tenants:
+            self._settable(tenant, allow_empty=False)
+            if tenant.get("name") not in collection.shards:
+                raise WeaviateError(422, f"tenant not found: \"{tenant.get('name')}\"")
+        for tenant in tenants:
+            collection.statuses[tenant["name"]] = self._settable(tenant, allow_empty=False)
+        return [{"name": t["name"], "activityStatus": collection.statuses[t["name"]]} for t in tenants]
 
     def remove_tenants(self, name: str, names: list[str]) -> None:
-        collection = self.concrete(name)
+        collection = self._tenant_collection(name)
         for tenant in names:
             collection.shards.pop(tenant, None)
+            collection.statuses.pop(tenant, None)
+
+    def _tenant_collection(self, name: str) -> Collection:
+        collection = self.concrete(name)
+        if not collection.multi_tenancy:
+            raise WeaviateError(422, f"multi-tenancy is not enabled for class \"{collection.name}\"")
+        return collection
+
+    @staticmethod
+    def _settable(tenant: dict, *, allow_empty: bool) -> str:
+        """usecases/schema/tenant.go validateActivityStatuses, for a server without offload-s3."""
+        status = _STORED_STATUS.get(tenant.get("activityStatus") or "", tenant.get("activityStatus") or "")
+        if status in SETTABLE_STATUSES or (allow_empty and not status):
+            return status
+        if status == "FROZEN":
+            raise WeaviateError(422, "can't offload tenants, because offload-s3 module is not enabled")
+        raise WeaviateError(422, f"invalid activity status '{status}' for tenant \"{tenant.get('name')}\"")
 
     # ----- aliases ----------------------------------------------------------------------------
 
     def create_alias(self, alias: str, target: str) -> None:
         alias, target = capitalise(alias), capitalise(target)
-        if alias in self.aliases or alias in self.collections:
-            raise WeaviateError(422, f"create alias: alias {alias} already exists")
+        if alias in self.aliases:
+            raise WeaviateError(422, f"create alias: {alias}, alias already exists")
+        if alias in self.collections:
+            raise WeaviateError(422, f"create alias: class {alias} already exists")
         if target not in self.collections:
-            raise WeaviateError(422, f"create alias: class {target} does not exist")
+            raise WeaviateError(422, f"create alias: {alias}, class not found, {target}")
         self.aliases[alias] = target
 
     def update_alias(self, alias: str, target: str) -> bool:
@@ -172,7 +281,7 @@ class FakeState:
         if alias not in self.aliases:
             return False
         if target not in self.collections:
-            raise WeaviateError(422, f"update alias: class {target} does not exist")
+            raise WeaviateError(422, f"replace alias: class {target} does not exist")
         self.aliases[alias] = target
         return True
 
@@ -195,7 +304,8 @@ class FakeState:
         tokens = {name: words(" ".join(_as_list(properties.get(name))))
                   for name in collection.searchable()}
         shard[obj_uuid] = StoredObject(obj_uuid, properties, vector,
-                                       previous.created_ms if previous else now, now, tokens)
+                                       previous.created_ms if previous else now, now, tokens,
+                                       next(self._doc_ids))
 
 
 def _as_list(value) -> list[str]:
@@ -205,7 +315,7 @@ def _as_list(value) -> list[str]:
 
 
 def with_defaults(schema: dict) -> dict:
-    """Fill in what Weaviate 1.32 reports for settings a create request left out."""
+    """Fill in what Weaviate 1.32+ reports for settings a create request left out."""
     inverted = schema.setdefault("invertedIndexConfig", {})
     inverted.setdefault("bm25", {"b": 0.75, "k1": 1.2})
     inverted.setdefault("cleanupIntervalSeconds", 60)

@@ -5,11 +5,16 @@ about a minute) before giving up. A support bot must instead degrade at once: an
 cache, decline with a human offered, or tell the admin what to check. So the client gets short
 timeouts, a channel that reconnects within two seconds once the server is back, and a gRPC stub
 wrapper that retries an unavailable server once, briefly, and then reports it as an error the client
-does not retry.
+does not retry. That wrapper replaces a private attribute of the client's connection; connect()
+checks that the client still reads its stub from there, so an upgrade that moves it fails loudly
+instead of silently bringing the minute of back-off back.
+
+connect() also refuses Weaviate releases this store cannot work with (see REFUSED_VERSIONS).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +27,21 @@ from weaviate.config import ConnectionConfig, GrpcConfig
 from weaviate.connect.base import ConnectionParams, ProtocolParams
 from weaviate.exceptions import WeaviateBaseError
 
-from bot.knowledge.index import IndexStoreError
+from bot.knowledge.stores.protocol import IndexStoreError
 from bot.settings import WeaviateSettings
 
 CLOUD_SUFFIXES = (".weaviate.cloud", ".weaviate.network", ".semi.technology")
+RECOMMENDED_VERSION = "1.39.0"  # what docker-compose.yml pins; weaviate-client 4.23 is tested on it
+# (lowest, first good) ranges of Weaviate releases refused at connect, with why. Read in Weaviate's
+# sources (github.com/weaviate/weaviate): the /v1/aliases endpoints arrived in v1.32.0; from v1.32.3
+# until v1.32.6 the gRPC batch-delete handler did not resolve aliases
+# (adapters/handlers/grpc/v1/service.go, "Resolve alias before batch delete" in v1.32.6).
+REFUSED_VERSIONS = [
+    ((0, 0, 0), (1, 32, 0), "it has no collection aliases, which let a full rebuild switch without "
+                            "downtime (they arrived in Weaviate 1.32)"),
+    ((1, 32, 3), (1, 32, 6), "it fails deletes by filter that name an alias ('could not find class "
+                             "... in schema'; fixed in Weaviate 1.32.6)"),
+]
 _RECONNECT = [
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.min_reconnect_backoff_ms", 200),
@@ -79,7 +95,12 @@ def connect(settings: WeaviateSettings) -> weaviate.WeaviateClient:
     )
     with translated(settings, "connecting"):
         client.connect()
-        _fail_fast(client)
+        try:
+            check_version(str(client.get_meta().get("version", "")), settings)
+            _fail_fast(client)
+        except IndexStoreError:
+            client.close()
+            raise
         if not client.is_ready():
             raise IndexStoreError(f"{where(settings)} answers but is not ready yet; wait for it to "
                                   "finish starting (GET /v1/.well-known/ready) and try again.")
@@ -168,9 +189,31 @@ class _FailFastStub:
         return call
 
 
+def check_version(version: str, settings: WeaviateSettings) -> None:
+    """Refuse a Weaviate release this store cannot work with, saying which one to run instead."""
+    found = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", version)
+    if not found:
+        raise IndexStoreError(f"{where(settings)} reports version {version!r}, which is not a Weaviate "
+                              "release number; check that weaviate.url points at Weaviate.")
+    number = tuple(int(part) for part in found.groups())
+    for lowest, first_good, why in REFUSED_VERSIONS:
+        if lowest <= number < first_good:
+            raise IndexStoreError(
+                f"{where(settings)} runs Weaviate {version}, which supportbot cannot use: {why}. "
+                f"Upgrade Weaviate to {RECOMMENDED_VERSION} (the image docker-compose.yml pins) or at "
+                "least 1.32.6; the data stays in place.")
+
+
 def _fail_fast(client: weaviate.WeaviateClient) -> None:
-    # weaviate-client 4.23 keeps the stub on the connection; pinned, so this attribute is stable.
+    """Wrap the client's gRPC stub, and check the client really calls through the wrapper."""
     connection = client._connection
     stub = getattr(connection, "_grpc_stub", None)
     if stub is not None and not isinstance(stub, _FailFastStub):
         connection._grpc_stub = _FailFastStub(stub)
+    if not isinstance(getattr(connection, "grpc_stub", None), _FailFastStub):
+        raise IndexStoreError(
+            f"weaviate-client {weaviate.__version__} no longer keeps its gRPC stub where supportbot "
+            "wraps it (the connection's _grpc_stub, read through its grpc_stub property), so an "
+            "unreachable Weaviate would stall every search for about a minute. Install the "
+            "weaviate-client version pyproject.toml pins, or update "
+            "bot/knowledge/stores/weaviate/connection.py for the new client.")

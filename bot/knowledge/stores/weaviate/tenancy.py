@@ -16,7 +16,7 @@ from typing import Protocol
 
 import structlog
 
-from bot.knowledge.index import IndexStoreError, PolicyIndex, SearchHit, SearchQuery
+from bot.knowledge.stores.protocol import IndexStoreError, PolicyIndex, SearchHit, SearchQuery
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)

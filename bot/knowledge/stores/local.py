@@ -5,7 +5,9 @@ Layout under the index directory:
     gen-000007/      chunks.jsonl, vectors.npy, meta.json
 A commit writes the next generation beside the live one and then swaps CURRENT, so a failed or
 interrupted update leaves the old generation serving. Other processes notice the swap on their
-next search (one stat call) and load the new generation.
+next search (one stat call) and load the new generation. If the generation CURRENT names is gone
+(deleted by hand, a half-restored backup), the newest complete one left serves until the next
+update writes a new generation, numbered past the lost one so cache keys never repeat.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import numpy as np
 import structlog
 
 from bot.knowledge.fusion import relative_score_fusion
-from bot.knowledge.index import IndexStoreError, SearchHit, SearchQuery
 from bot.knowledge.keywords import KeywordIndex
 from bot.knowledge.splitting import Chunk
+from bot.knowledge.stores.protocol import IndexStoreError, SearchHit, SearchQuery
 
 log = structlog.get_logger(__name__)
 KEEP_GENERATIONS = 2
+LOAD_ATTEMPTS = 5  # generations a reader follows while a writer keeps switching
 
 
 @dataclass
@@ -85,13 +88,35 @@ class LocalHybridIndex:
         return self._snapshot
 
     def _load(self) -> _Snapshot:
-        name = (self.directory / "CURRENT").read_text().strip()
-        folder = self.directory / name
+        """The generation CURRENT names. A writer may switch and prune generations while this reads
+        (it keeps the newest KEEP_GENERATIONS), so a generation that vanishes mid-read is followed."""
+        for _ in range(LOAD_ATTEMPTS):
+            name = self._current_name()
+            folder = self.directory / name
+            if not folder.is_dir() and self._current_name() == name:
+                folder = self._newest_generation_folder(missing=name)
+            try:
+                return self._load_folder(folder)
+            except FileNotFoundError as exc:
+                if self._current_name() == name and folder.is_dir():  # not a switch: a broken one
+                    raise IndexStoreError(f"The policy index in {folder} is damaged ({exc}); rebuild "
+                                          "it with `supportbot index --full`.") from None
+                # switched and pruned while it was read: load what CURRENT names now
+        raise IndexStoreError(f"The policy index in {self.directory} kept changing while it was read "
+                              f"({LOAD_ATTEMPTS} attempts); try again when `supportbot index` is done.")
+
+    def _current_name(self) -> str:
+        return (self.directory / "CURRENT").read_text().strip()
+
+    @staticmethod
+    def _load_folder(folder: Path) -> _Snapshot:
         try:
             meta = json.loads((folder / "meta.json").read_text())
             with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
                 chunks = [Chunk.from_record(json.loads(line)) for line in handle if line.strip()]
             vectors = np.load(folder / "vectors.npy")
+        except FileNotFoundError:
+            raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexStoreError(
                 f"The policy index in {folder} is damaged ({exc}); rebuild it with "
@@ -101,6 +126,17 @@ class LocalHybridIndex:
             raise IndexStoreError(f"{folder} has {len(chunks)} chunks but {len(vectors)} vectors; "
                                   "rebuild it with `supportbot index --full`.")
         return _Snapshot.build(meta["generation"], meta.get("embedding_model"), chunks, vectors)
+
+    def _newest_generation_folder(self, missing: str) -> Path:
+        """The newest generation left when the live one is gone (each is renamed into place whole)."""
+        left = sorted(p for p in self.directory.glob("gen-*") if p.is_dir())
+        if not left:
+            raise IndexStoreError(f"The policy index in {self.directory} names generation {missing}, "
+                                  "which is gone, and no other is left; rebuild it with "
+                                  "`supportbot index --full`.")
+        log.error("the live index generation is gone; serving the newest one left until the next "
+                  "`supportbot index`", missing=missing, serving=left[-1].name)
+        return left[-1]
 
     def generation(self) -> int:
         return self._refresh().generation
@@ -170,7 +206,11 @@ class LocalHybridIndex:
         return generation
 
     def _latest_generation_number(self) -> int:
-        numbers = [int(p.name[4:]) for p in self.directory.glob("gen-*") if p.name[4:].isdigit()]
+        """The highest generation number used so far, the live one included even if it is gone."""
+        names = [p.name for p in self.directory.glob("gen-*")]
+        if (self.directory / "CURRENT").exists():
+            names.append(self._current_name())
+        numbers = [int(name[4:]) for name in names if name.startswith("gen-") and name[4:].isdigit()]
         return max(numbers, default=0)
 
     def _prune(self, keep: str) -> None:

@@ -1,10 +1,12 @@
 """What the bot keeps in Weaviate: collection definitions, names, and chunk <-> object mapping.
 
-Two collections per configured name (say "SupportbotPolicies"):
-  SupportbotPolicies        an alias; searches and incremental writes go through it
-  SupportbotPolicies_v7     the collection behind it (a full rebuild creates _v<next generation>)
+Per configured name (say "SupportbotPolicies"):
+  SupportbotPolicies        an alias; searches go through it
+  SupportbotPolicies_v7     the collection behind it, which writes address by name (a full rebuild
+                            creates _v<next generation> and switches the alias)
   SupportbotPoliciesMeta    one small object per knowledge base: generation, embedding model and,
-                            with multi-tenancy, which physical tenant is live
+                            with multi-tenancy, which physical tenant is live; plus one record per
+                            collection (or tenant) a rebuild replaced, until it is dropped
 Vectors are our own (no vectorizer, cosine distance); BM25 runs over text and title.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from weaviate.classes.config import (
@@ -35,8 +38,26 @@ _META_NAMESPACE = uuid.UUID("0d6f3a52-8c1e-4a57-b7f4-1f6d2f0f4e11")
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
+@dataclass(frozen=True)
+class KnowledgeBaseMeta:
+    generation: int = 0
+    embedding_model: str | None = None
+    shard: str = ""  # with multi-tenancy: the Weaviate tenant that holds the live generation
+
+
 def versioned_name(alias: str, generation: int) -> str:
     return f"{alias}_v{generation}"
+
+
+def version_of(alias: str, collection: str) -> int | None:
+    """The number in <alias>_v<number>, or None for any other name."""
+    found = re.fullmatch(rf"{re.escape(alias)}_v(\d+)", collection)
+    return int(found[1]) if found else None
+
+
+def retired_key(alias: str) -> str:
+    """The `alias` value of retirement records, which a knowledge base's own lookup never matches."""
+    return f"{alias}~retired"
 
 
 def meta_collection_name(alias: str) -> str:
@@ -53,11 +74,6 @@ def check_tenant(tenant: str) -> str:
         raise ValueError(f"Tenant id {tenant!r} is not usable: use 1-40 letters, digits, '-' or '_' "
                          "(a Slack team id such as T0123ABCD or a Discord server id).")
     return tenant
-
-
-def shard_name(tenant: str, generation: int) -> str:
-    """The physical Weaviate tenant holding one generation of a team's knowledge base."""
-    return f"{tenant}--g{generation}"
 
 
 def _text(name: str, *, searchable: bool = False, tokenization: Tokenization = Tokenization.FIELD,

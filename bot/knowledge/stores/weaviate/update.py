@@ -1,14 +1,18 @@
 """Writing a Weaviate knowledge base: incremental updates in place, full rebuilds beside it.
 
 Changes are staged in memory and written on commit(), so nothing is sent for an update that is
-abandoned. Then:
+abandoned. Writes and deletes name the live collection itself (read from the alias at commit), never
+the alias: Weaviate 1.32.3-1.32.5 refuse a delete by filter through an alias, and a write that
+resolved the alias must not land in a collection a concurrent rebuild just replaced. Then:
 - incremental: upsert the new chunks (ids are deterministic, so a changed chunk overwrites itself),
   then delete what the changed and removed documents no longer have. An interrupted write leaves a
   document with fewer chunks than its chunk_count says, which document_hashes() reports as
   changed, so the next run writes it again.
 - full: fill a new versioned collection (or, with multi-tenancy, a new tenant), check its object
-  count, then switch the alias (or the team's live tenant) to it and drop the old one. Until that
-  switch every search is answered from the old data; a failure before it leaves the old data live.
+  count, then switch the alias (or the team's live tenant) to it and retire the old one, which is
+  dropped after weaviate.drop_grace_s (generations.py). Until the switch every search is answered
+  from the old data; a failure before it leaves the old data live. If the switch itself reports an
+  error, the alias is read back before anything is removed: Weaviate may have switched anyway.
 Any object Weaviate rejects fails the commit.
 """
 
@@ -24,19 +28,21 @@ import structlog
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter
 
-from bot.knowledge.index import IndexStoreError
 from bot.knowledge.splitting import Chunk
-from bot.knowledge.weaviate_schema import (
+from bot.knowledge.stores.protocol import IndexStoreError
+from bot.knowledge.stores.weaviate import shards
+from bot.knowledge.stores.weaviate.schema import (
+    KnowledgeBaseMeta,
     chunk_properties,
     meta_collection_name,
     meta_object_id,
     policy_collection,
-    shard_name,
+    version_of,
     versioned_name,
 )
 
 if TYPE_CHECKING:
-    from bot.knowledge.weaviate_store import KnowledgeBaseMeta, WeaviateIndex
+    from bot.knowledge.stores.weaviate.index import WeaviateIndex
 
 log = structlog.get_logger(__name__)
 DELETE_GROUP = 50  # documents per delete request
@@ -90,9 +96,10 @@ class WeaviateIndexUpdate:
                 shard = self._write_in_place(generation)
             meta = self._record(generation, shard)
             self._store.remember(self._index.tenant, meta)
-            return generation
         finally:
             self._done = True
+        self._sweep()
+        return generation
 
     def _check_no_other_commit(self) -> None:
         now = self._store.meta(self._index.tenant, fresh=True)
@@ -115,12 +122,23 @@ class WeaviateIndexUpdate:
                            vector={"default": vector.tolist()})
                 for chunk, vector in ordered]
 
+    def _live(self) -> str:
+        with self._store.translated("reading which collection is live"):
+            return self._store.live_collection()
+
+    def _by_name(self, collection: str, shard: str | None = None):
+        handle = self._store.client.collections.use(collection)
+        return handle.with_tenant(shard) if shard else handle
+
     def _write_in_place(self, generation: int) -> str:
-        shard = self._base.shard
-        if self._index.tenant is not None and not shard:
-            shard = shard_name(self._index.tenant, generation)
-            self._create_shard(shard)
-        collection = self._index.collection(shard)
+        live, shard, team = self._live(), self._base.shard, self._index.tenant
+        if team is not None and not shard:
+            shard = shards.shard_name(team, generation)
+            with self._store.translated(f"creating tenant {shard}"):
+                shards.create(self._store.client, live, shard)
+        elif team is not None:
+            self._store.activate(team, shard)
+        collection = self._by_name(live, shard or None)
         self._insert(collection, self._objects(), "writing changed chunks")
         self._delete_stale(collection)
         return shard
@@ -144,14 +162,19 @@ class WeaviateIndexUpdate:
                 if result.matches < MAX_DELETE_MATCHES:
                     break
 
+    # ----- full rebuilds --------------------------------------------------------------------
+
     def _rebuild(self, generation: int) -> str:
         objects = self._objects()
         if self._index.tenant is not None:
             return self._rebuild_tenant(generation, objects)
         client, alias = self._store.client, self._store.alias
-        target = versioned_name(alias, generation)
+        old = self._live()
+        number = generation
+        while versioned_name(alias, number) == old:  # an earlier switch went unrecorded
+            number += 1
+        target = versioned_name(alias, number)
         with self._store.translated(f"building collection {target}"):
-            old = self._store.live_collection()
             if client.collections.exists(target):  # left by an interrupted rebuild
                 client.collections.delete(target)
             client.collections.create(**policy_collection(target, multi_tenancy=False))
@@ -159,41 +182,56 @@ class WeaviateIndexUpdate:
             collection = client.collections.use(target)
             self._insert(collection, objects, f"filling collection {target}")
             self._verify_count(collection, len(objects), target)
-            with self._store.translated(f"pointing alias {alias} at {target}"):
-                switched = client.alias.update(alias_name=alias, new_target_collection=target)
-            if not switched:
-                raise IndexStoreError(f"Alias {alias} disappeared during the rebuild; nothing was "
-                                      "switched. Restart the bot (it recreates the alias) and run again.")
         except BaseException:
             self._drop(lambda: client.collections.delete(target), f"collection {target}")
             raise
+        self._switch(target)
         log.info("alias switched", alias=alias, collection=target, previous=old, objects=len(objects))
-        if old != target:
-            self._drop(lambda: client.collections.delete(old), f"previous collection {old}")
+        self._retire(old, tenant=None)
         return ""
 
-    def _rebuild_tenant(self, generation: int, objects: list[DataObject]) -> str:
-        shard = shard_name(self._index.tenant, generation)
-        self._create_shard(shard)
-        collection = self._index.collection(shard)
+    def _switch(self, target: str) -> None:
+        """Point the alias at the new collection; on an error, remove it only if it is not live."""
+        client, alias = self._store.client, self._store.alias
         try:
+            with self._store.translated(f"pointing alias {alias} at {target}"):
+                switched = client.alias.update(alias_name=alias, new_target_collection=target)
+        except BaseException as exc:
+            if not self._alias_points_at(target, exc):
+                self._drop(lambda: client.collections.delete(target), f"collection {target}")
+                raise
+            if not isinstance(exc, Exception):
+                raise
+            log.warning("the alias switch reported an error but took effect", alias=alias,
+                        collection=target, error=str(exc))
+            return
+        if not switched:
+            self._drop(lambda: client.collections.delete(target), f"collection {target}")
+            raise IndexStoreError(f"Alias {alias} disappeared during the rebuild; nothing was "
+                                  "switched. Restart the bot (it recreates the alias) and run again.")
+
+    def _alias_points_at(self, target: str, cause: BaseException) -> bool:
+        try:
+            with self._store.translated(f"checking where alias {self._store.alias} points"):
+                return self._store.live_collection() == target
+        except IndexStoreError as exc:
+            raise IndexStoreError(
+                f"Switching alias {self._store.alias} to {target} failed ({cause}) and whether it took "
+                f"effect could not be checked ({exc}). Nothing was removed; once Weaviate answers, "
+                "run `supportbot index --full` again.") from cause
+
+    def _rebuild_tenant(self, generation: int, objects: list[DataObject]) -> str:
+        live, shard = self._live(), shards.shard_name(self._index.tenant, generation)
+        with self._store.translated(f"creating tenant {shard}"):
+            shards.create(self._store.client, live, shard)
+        try:
+            collection = self._by_name(live, shard)
             self._insert(collection, objects, f"filling tenant {shard}")
             self._verify_count(collection, len(objects), f"tenant {shard}")
         except BaseException:
-            self._drop(lambda: self._tenants().remove([shard]), f"tenant {shard}")
+            self._drop(lambda: shards.remove(self._store.client, live, shard), f"tenant {shard}")
             raise
-        return shard  # _record() makes it live; the old tenant goes after that
-
-    def _tenants(self):
-        # Tenant management is a schema operation: address the collection itself, not the alias.
-        return self._store.client.collections.use(self._store.live_collection()).tenants
-
-    def _create_shard(self, shard: str) -> None:
-        with self._store.translated(f"creating tenant {shard}"):
-            tenants = self._tenants()
-            if tenants.exists(shard):  # left by an interrupted rebuild
-                tenants.remove([shard])
-            tenants.create([shard])
+        return shard  # _record() makes it live; the old tenant is retired after that
 
     def _insert(self, collection, objects: list[DataObject], doing: str) -> None:
         size = self._store.settings.batch_size
@@ -214,9 +252,9 @@ class WeaviateIndexUpdate:
             raise IndexStoreError(f"{what} holds {found} objects after the import, expected {expected}; "
                                   "the index was not switched. Run `supportbot index --full` again.")
 
-    def _record(self, generation: int, shard: str) -> KnowledgeBaseMeta:
-        from bot.knowledge.weaviate_store import KnowledgeBaseMeta
+    # ----- bookkeeping ----------------------------------------------------------------------
 
+    def _record(self, generation: int, shard: str) -> KnowledgeBaseMeta:
         tenant, store = self._index.tenant, self._store
         props = {"alias": store.alias, "tenant": tenant or "", "generation": generation,
                  "embedding_model": self._model, "shard": shard,
@@ -230,8 +268,25 @@ class WeaviateIndexUpdate:
                                   f"({next(iter(result.errors.values())).message}); run the index again.")
         old_shard = self._base.shard
         if tenant is not None and old_shard and old_shard != shard:
-            self._drop(lambda: self._tenants().remove([old_shard]), f"previous tenant {old_shard}")
+            self._retire(old_shard, tenant=tenant)
         return KnowledgeBaseMeta(generation=generation, embedding_model=self._model or None, shard=shard)
+
+    def _retire(self, name: str, *, tenant: str | None) -> None:
+        """Hand the replaced collection or tenant to the sweep; losing the record only costs space."""
+        number = version_of(self._store.alias, name) if tenant is None else None
+        try:
+            with self._store.translated(f"recording {name} as replaced"):
+                self._store.generations.retire(name, tenant=tenant,
+                                               generation=self._base.generation if number is None else number)
+        except IndexStoreError as exc:
+            log.warning("could not record a replaced collection for dropping later; drop it by hand",
+                        name=name, error=str(exc))
+
+    def _sweep(self) -> None:
+        try:
+            self._store.sweep()
+        except IndexStoreError as exc:
+            log.warning("could not drop replaced collections; a later run will", error=str(exc))
 
     def _drop(self, action, what: str) -> None:
         """Clean-up that must not hide the outcome: a failure here is logged, not raised."""

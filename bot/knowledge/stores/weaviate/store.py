@@ -1,10 +1,15 @@
-"""Weaviate as the policy index: WeaviateStore (one connection, the schema, the generations) and
-WeaviateIndex (one knowledge base, the PolicyIndex a Retriever searches).
+"""WeaviateStore: one connection to Weaviate, the schema, and the generations of every knowledge base.
 
 Searches go through a collection alias, so a full rebuild can fill a new collection and switch the
-alias without a moment of missing answers. Generations live in a small metadata collection, so
-every process (bot workers, the indexer) agrees on them; generation() answers from a copy that is
-refreshed in the background, because the service reads it on the event loop.
+alias without a moment of missing answers; writes address the collection behind it by name. The
+generations live in a small metadata collection, so every process (bot workers, the indexer) agrees
+on them; generation() answers from a copy that is refreshed in the background, because the service
+reads it on the event loop. The same background pass drops collections replaced by a rebuild once
+their grace period is over (generations.py).
+
+At start-up the store creates what is missing and repairs an alias left pointing at a collection
+that is gone (Weaviate keeps aliases when their collection is deleted), so a restart always brings
+searches back. WeaviateIndex (index.py) is one knowledge base on it: the PolicyIndex a Retriever uses.
 
 Why not langchain-weaviate's WeaviateVectorStore: it embeds texts itself (we re-embed only changed
 documents), assigns random ids unless told, only logs failed batch objects where a reindex must
@@ -14,24 +19,22 @@ fail, knows no aliases, and returns fused scores without the cosine similarity g
 from __future__ import annotations
 
 import atexit
-import re
-from collections import defaultdict
 import threading
 import time
-from dataclasses import dataclass
 
-import numpy as np
 import structlog
 import weaviate
-from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
+from weaviate.classes.query import Filter
 from weaviate.exceptions import WeaviateBaseError
 
-from bot.knowledge.index import IndexStoreError, SearchHit, SearchQuery
-from bot.knowledge.weaviate_connect import connect, translated
-from bot.knowledge.weaviate_schema import (
-    CHUNK_PROPERTIES,
+from bot.knowledge.stores.protocol import IndexStoreError
+from bot.knowledge.stores.weaviate import shards
+from bot.knowledge.stores.weaviate.connection import connect, translated
+from bot.knowledge.stores.weaviate.generations import Generations, Retired
+from bot.knowledge.stores.weaviate.index import WeaviateIndex
+from bot.knowledge.stores.weaviate.schema import (
     META_PROPERTIES,
-    chunk_from_properties,
+    KnowledgeBaseMeta,
     check_tenant,
     meta_collection,
     meta_collection_name,
@@ -39,18 +42,8 @@ from bot.knowledge.weaviate_schema import (
     versioned_name,
 )
 from bot.settings import WeaviateSettings
-from bot.types import Audience
 
 log = structlog.get_logger(__name__)
-VECTOR = "default"  # the one named vector of the policy collection
-_KEYWORD_SCORE = re.compile(r"Result Set keyword[^\n]*?original score (-?[\d.]+(?:e[-+]?\d+)?)", re.I)
-
-
-@dataclass(frozen=True)
-class KnowledgeBaseMeta:
-    generation: int = 0
-    embedding_model: str | None = None
-    shard: str = ""  # with multi-tenancy: the Weaviate tenant that holds the live generation
 
 
 class WeaviateStore:
@@ -61,15 +54,18 @@ class WeaviateStore:
         self.alias = settings.collection
         self.multi_tenancy = settings.multi_tenancy
         self.client = client or connect(settings)
+        self.generations = Generations(self.client, self.alias, settings.drop_grace_s)
         self._meta: dict[str | None, KnowledgeBaseMeta] = {}
         self._meta_lock = threading.Lock()
         self._fetched_at = 0.0
+        self._swept_at = 0.0
         self._refreshing = threading.Lock()
         self._indexes: dict[str | None, WeaviateIndex] = {}
         self._closed = False
         with self.translated("preparing the collections"):
             self._ensure_schema()
         self.refresh()
+        self._tidy_up()
         atexit.register(self.close)
 
     def translated(self, doing: str):
@@ -81,7 +77,8 @@ class WeaviateStore:
         meta_name = meta_collection_name(self.alias)
         if not self.client.collections.exists(meta_name):
             self._create_quietly(meta_collection(meta_name))
-        if self.client.alias.get(alias_name=self.alias) is None:
+        found = self.client.alias.get(alias_name=self.alias)
+        if found is None:
             first = versioned_name(self.alias, 0)
             if not self.client.collections.exists(first):
                 self._create_quietly(policy_collection(first, multi_tenancy=self.multi_tenancy))
@@ -90,6 +87,8 @@ class WeaviateStore:
             except WeaviateBaseError:
                 if self.client.alias.get(alias_name=self.alias) is None:  # not a start-up race
                     raise
+        elif not self.client.collections.exists(found.collection):
+            self._repair_dangling_alias(found.collection)
         self._check_tenancy_matches()
 
     def _create_quietly(self, config: dict) -> None:
@@ -99,6 +98,21 @@ class WeaviateStore:
         except WeaviateBaseError:
             if not self.client.collections.exists(config["name"]):
                 raise
+
+    def _repair_dangling_alias(self, missing: str) -> None:
+        """Point the alias at the newest complete generation left, or at a new empty collection."""
+        replacement = self.generations.newest_complete(missing)
+        if replacement is None:
+            replacement = self.generations.unused_name()
+            self._create_quietly(policy_collection(replacement, multi_tenancy=self.multi_tenancy))
+            log.error("the alias pointed at a collection that is gone and no earlier generation is "
+                      "left; the knowledge base is empty until `supportbot index --full` runs",
+                      alias=self.alias, missing=missing, now=replacement)
+        else:
+            log.warning("the alias pointed at a collection that is gone; pointed it at the newest "
+                        "complete generation left (run `supportbot index` to bring it up to date)",
+                        alias=self.alias, missing=missing, now=replacement)
+        self.client.alias.update(alias_name=self.alias, new_target_collection=replacement)
 
     def _check_tenancy_matches(self) -> None:
         live = self.live_collection()
@@ -112,12 +126,41 @@ class WeaviateStore:
                 "weaviate.multi_tenancy back.")
 
     def live_collection(self) -> str:
-        """The collection the alias points at now."""
+        """The collection the alias points at now (writes go to it by this name)."""
         found = self.client.alias.get(alias_name=self.alias)
         if found is None:
             raise IndexStoreError(f"Alias {self.alias} is missing in Weaviate; restart the bot or run "
                                   "`supportbot index --full` to recreate it.")
         return found.collection
+
+    # ----- replaced generations -------------------------------------------------------------
+
+    def _tidy_up(self) -> None:
+        """Start-up housekeeping; a failure here is logged, never a reason not to serve."""
+        try:
+            with self.translated("tidying up replaced collections"):
+                self.generations.adopt_orphans(self.live_collection())
+            self.sweep()
+        except IndexStoreError as exc:
+            log.warning("could not tidy up replaced collections", error=str(exc))
+
+    def sweep(self) -> list[str]:
+        """Drop collections and team tenants replaced longer than weaviate.drop_grace_s ago."""
+        self._swept_at = time.monotonic()
+        with self.translated("dropping replaced collections"):
+            return self.generations.sweep(self._is_live, self._drop)
+
+    def _is_live(self, record: Retired) -> bool:
+        if record.tenant is None:
+            return record.name == self.live_collection()
+        return record.name == self.meta(record.tenant, fresh=True).shard
+
+    def _drop(self, record: Retired) -> None:
+        with self.translated(f"dropping {record.name}"):
+            if record.tenant is None:
+                self.client.collections.delete(record.name)
+            else:
+                shards.remove(self.client, self.live_collection(), record.name)
 
     # ----- generations ----------------------------------------------------------------------
 
@@ -155,6 +198,8 @@ class WeaviateStore:
         def run() -> None:
             try:
                 self.refresh()
+                if time.monotonic() - self._swept_at >= max(self.settings.drop_grace_s / 2, 1.0):
+                    self.sweep()
             except IndexStoreError as exc:  # keep serving the last known generations
                 log.warning("could not refresh index generations", error=str(exc))
             finally:
@@ -165,6 +210,11 @@ class WeaviateStore:
     def remember(self, tenant: str | None, meta: KnowledgeBaseMeta) -> None:
         with self._meta_lock:
             self._meta = {**self._meta, tenant: meta}
+
+    def activate(self, tenant: str, shard: str) -> None:
+        """Make a team's tenant answer again after Weaviate deactivated it."""
+        with self.translated(f"activating tenant {shard}"):
+            shards.ensure_active(self.client, self.live_collection(), shard, tenant)
 
     # ----- knowledge bases ------------------------------------------------------------------
 
@@ -187,116 +237,3 @@ class WeaviateStore:
         if not self._closed:
             self._closed = True
             self.client.close()
-
-
-class WeaviateIndex:
-    """One knowledge base (the whole collection, or one team's tenant) as a PolicyIndex."""
-
-    def __init__(self, store: WeaviateStore, tenant: str | None) -> None:
-        self.store = store
-        self.tenant = tenant
-
-    def collection(self, shard: str | None = None):
-        """The alias, scoped to this team's live tenant when multi-tenancy is on."""
-        handle = self.store.client.collections.use(self.store.alias)
-        if self.tenant is None:
-            return handle
-        shard = shard if shard is not None else self.store.meta(self.tenant).shard
-        return handle.with_tenant(shard) if shard else None
-
-    # ----- reading --------------------------------------------------------------------------
-
-    def generation(self) -> int:
-        return self.store.meta(self.tenant).generation
-
-    def embedding_model(self) -> str | None:
-        return self.store.meta(self.tenant, fresh=True).embedding_model
-
-    def count(self) -> int:
-        self.store.meta(self.tenant, fresh=True)
-        collection = self.collection()
-        if collection is None:
-            return 0
-        with self.store.translated("counting objects"):
-            return collection.aggregate.over_all(total_count=True).total_count or 0
-
-    def document_hashes(self) -> dict[str, str]:
-        return {doc: info[0] for doc, info in self._documents().items()}
-
-    def document_paths(self) -> dict[str, str]:
-        return {doc: info[1] for doc, info in self._documents().items()}
-
-    def _documents(self) -> dict[str, tuple[str, str]]:
-        """document id -> (content hash, source path); a document missing chunks (an interrupted
-        write) reports an empty hash, so the next reindex writes it again."""
-        self.store.meta(self.tenant, fresh=True)
-        collection = self.collection()
-        if collection is None:
-            return {}
-        found: dict[str, list[tuple[str, int]]] = defaultdict(list)  # (hash, chunk_count) per chunk
-        paths: dict[str, str] = {}
-        with self.store.translated("listing indexed documents"):
-            for obj in collection.iterator(return_properties=[
-                    "document_id", "content_hash", "source_path", "chunk_count"]):
-                props = obj.properties
-                found[props["document_id"]].append(
-                    (props.get("content_hash") or "", int(props.get("chunk_count") or 0)))
-                paths[props["document_id"]] = props.get("source_path") or ""
-        return {doc: (_complete_hash(chunks), paths[doc]) for doc, chunks in found.items()}
-
-    def search(self, query: SearchQuery) -> list[SearchHit]:
-        try:
-            return self._search(query)
-        except IndexStoreError as exc:
-            if self.tenant is None or "tenant" not in str(exc).lower():
-                raise
-            # A full rebuild in another process may have retired the tenant we know of.
-            self.store.meta(self.tenant, fresh=True)
-            return self._search(query)
-
-    def _search(self, query: SearchQuery) -> list[SearchHit]:
-        collection = self.collection()
-        if collection is None:
-            return []
-        vector = np.asarray(query.vector, dtype=np.float32)
-        audience = (None if query.audience == Audience.STAFF
-                    else Filter.by_property("audience").equal(str(Audience.PUBLIC)))
-        with self.store.translated("searching"):
-            result = collection.query.hybrid(
-                query=query.text.strip() or None, vector=vector.tolist(), target_vector=VECTOR,
-                alpha=query.alpha, limit=query.limit, filters=audience,
-                fusion_type=HybridFusion.RELATIVE_SCORE,
-                query_properties=["text", "title"],
-                return_metadata=MetadataQuery(score=True, explain_score=True),
-                return_properties=CHUNK_PROPERTIES, include_vector=True,
-            )
-        return [self._hit(obj, vector) for obj in result.objects]
-
-    @staticmethod
-    def _hit(obj, query_vector: np.ndarray) -> SearchHit:
-        stored = np.asarray(obj.vector.get(VECTOR, ()), dtype=np.float32)
-        norms = float(np.linalg.norm(stored) * np.linalg.norm(query_vector))
-        # Grounding thresholds are calibrated on cosine similarity, which Weaviate's fused score
-        # is not; the stored vector comes back with the hit, so compute it exactly.
-        similarity = float(stored @ query_vector) / norms if norms and len(stored) else 0.0
-        found = _KEYWORD_SCORE.search(obj.metadata.explain_score or "")
-        return SearchHit(
-            chunk=chunk_from_properties(str(obj.uuid), obj.properties),
-            score=float(obj.metadata.score or 0.0), similarity=similarity,
-            keyword_score=float(found.group(1)) if found else 0.0,
-        )
-
-    # ----- writing --------------------------------------------------------------------------
-
-    def begin_update(self, *, full: bool = False, embedding_model: str = ""):
-        from bot.knowledge.weaviate_update import WeaviateIndexUpdate
-
-        return WeaviateIndexUpdate(self, full=full, embedding_model=embedding_model)
-
-
-def _complete_hash(chunks: list[tuple[str, int]]) -> str:
-    """The document's hash when all its chunks are there and agree on it, else ""."""
-    kinds = set(chunks)
-    if len(kinds) == 1 and next(iter(kinds))[1] == len(chunks):
-        return chunks[0][0]
-    return ""
