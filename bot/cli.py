@@ -30,7 +30,7 @@ from bot.knowledge.embeddings import EmbeddingsError
 from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
 from bot.knowledge.tenancy import tenant_scope
-from bot.logs import configure_logging
+from bot.logs import configure_from_settings
 from bot.prompts import SAMPLE_VALUES, SPECS, PromptError, load_prompt_set, placeholders_of
 from bot.service import SupportBot
 from bot.settings import Settings, SettingsError, load_settings
@@ -64,7 +64,7 @@ def friendly_errors(command: Callable) -> Callable:
 
 def _settings(config: Path | None) -> Settings:
     settings = load_settings(config)
-    configure_logging(settings.log_level)
+    configure_from_settings(settings, long_running=False)
     return settings
 
 
