@@ -319,6 +319,51 @@ def eval_command(
         raise typer.Exit(1)
 
 
+@app.command()
+@friendly_errors
+def report(since: Annotated[str, typer.Option(help="The period: 7d, 24h, 90m, 2w.")] = "7d",
+           html: Annotated[Path, typer.Option(help="Where to write the HTML report.")] = Path("reports/report.html"),
+           markdown: Annotated[Path | None, typer.Option(help="Also write the Markdown here.")] = None,
+           config: ConfigOption = None, tenant: TenantOption = None) -> None:
+    """For support leads: questions asked, answered / declined / handed-over rates per day, helpful
+    rate per prompt version, cache hits, and the knowledge gaps (questions grouped by meaning)."""
+    from bot.reporting import html as html_report
+    from bot.reporting import markdown as markdown_report
+    from bot.reporting.records import PeriodError, parse_period
+    from bot.state.connection import StateUnavailable
+
+    try:
+        period = parse_period(since)
+    except PeriodError as exc:
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    bot = _bot(_settings(config))
+    if not bot.state.redis.shared:
+        err.print("[yellow]REDIS_URL is not set:[/] the report reads the bot's logs from the Redis its "
+                  "workers use. Set REDIS_URL to that Redis.", highlight=False)
+    try:
+        built = asyncio.run(_build_report(bot, period, tenant))
+    except StateUnavailable:
+        err.print(f"[bold red]Error:[/] Redis ({bot.state.redis.description}) does not answer; the report "
+                  "reads its logs from there. Check REDIS_URL and that Redis is running.", highlight=False)
+        raise typer.Exit(2) from None
+    text = markdown_report.render(built)
+    out.print(Markdown(text))
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(text, encoding="utf-8")
+    out.print(f"HTML report: {html_report.write(built, html)}", highlight=False)
+
+
+async def _build_report(bot: SupportBot, period, tenant: str | None):
+    from bot.reporting import build_report
+
+    try:
+        return await build_report(bot, period, tenant=tenant)
+    finally:
+        await bot.close()
+
+
 @prompts_app.command("check")
 @friendly_errors
 def prompts_check(config: ConfigOption = None,

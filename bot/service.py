@@ -76,12 +76,13 @@ class SupportBot:
     async def answer(self, inquiry: Inquiry, on_delta: DeltaCallback | None = None) -> Answer:
         if not self.settings.weaviate.multi_tenancy:  # one knowledge base for every team
             inquiry = replace(inquiry, tenant=None)
+        structlog.contextvars.unbind_contextvars("answer_id")  # a previous answer's, in this task
+        structlog.contextvars.bind_contextvars(conversation=str(inquiry.conversation))
         with tenant_scope(inquiry.tenant):  # which team's knowledge base (multi-tenancy)
             answer = await self._answer_for_team(inquiry, on_delta)
-        # The rest of this delivery's lines (posting it, a press on its buttons) carry these ids.
-        structlog.contextvars.bind_contextvars(conversation=str(inquiry.conversation), answer_id=answer.answer_id)
+        structlog.contextvars.bind_contextvars(answer_id=answer.answer_id)  # for the rest of the delivery
         self.observer.answered(inquiry, answer)
-        log.info("answered", conversation=str(inquiry.conversation), tenant=inquiry.tenant, mode=answer.mode,
+        log.info("answered", tenant=inquiry.tenant, mode=answer.mode,
                  cached=answer.cached, grounded=answer.grounded, sources=len(answer.sources),
                  total_ms=round(answer.timings_ms.get("total", 0.0), 1),
                  question=answer.standalone_question)  # dropped unless log_questions = true
