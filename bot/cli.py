@@ -352,7 +352,7 @@ def report(since: Annotated[str, typer.Option(help="The period: 7d, 24h, 90m, 2w
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(text, encoding="utf-8")
-    out.print(f"HTML report: {html_report.write(built, html)}", highlight=False)
+    out.print(f"HTML report: {html_report.write(built, html)}", highlight=False, soft_wrap=True)
 
 
 async def _build_report(bot: SupportBot, period, tenant: str | None):

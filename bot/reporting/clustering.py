@@ -21,7 +21,7 @@ def cluster(vectors: np.ndarray, min_similarity: float = DEFAULT_MIN_SIMILARITY)
     n = len(vectors)
     if n == 0:
         return []
-    unit = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+    unit = _unit(vectors)
     similarity = (unit @ unit.T).astype(np.float64)
     np.fill_diagonal(similarity, -np.inf)
     members: list[list[int] | None] = [[i] for i in range(n)]
@@ -57,10 +57,14 @@ def _merge(similarity: np.ndarray, members: list[list[int] | None], a: int, b: i
 
 
 def centroid(vectors: np.ndarray) -> np.ndarray:
-    mean = vectors.mean(axis=0)
+    mean = _unit(vectors).mean(axis=0)
     return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
 def central_order(vectors: np.ndarray) -> list[int]:
     """Row indices from the most typical question of a group (closest to its centroid) outwards."""
-    return np.argsort(-(vectors @ centroid(vectors)), kind="stable").tolist()
+    return np.argsort(-(_unit(vectors) @ centroid(vectors)), kind="stable").tolist()
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
