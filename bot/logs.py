@@ -43,6 +43,7 @@ def configure_logging(level: str = "WARNING", json: bool = False, *, log_questio
     )
     handler = logging.StreamHandler(_CurrentStderr())
     handler.set_name(_STRUCTLOG_HANDLER)
+    handler.setLevel(level)  # libraries that set their own logger to DEBUG (bm25s) stay quiet too
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
