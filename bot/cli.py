@@ -56,7 +56,7 @@ def friendly_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except USER_ERRORS as exc:
-            err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
             raise typer.Exit(2) from None
 
     return wrapper
