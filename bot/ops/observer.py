@@ -10,7 +10,6 @@ moves these calls, never metric code.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,12 +40,3 @@ class Observer:
         """Around an adapter's rendering and posting of one answer."""
         yield
 
-
-class Stopwatch:
-    """Milliseconds since it was made, for the service's stage timings."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    def ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000
