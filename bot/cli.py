@@ -30,7 +30,7 @@ from bot.knowledge.embeddings import EmbeddingsError
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
 from bot.knowledge.stores.weaviate.tenancy import tenant_scope
-from bot.logs import configure_logging
+from bot.logs import configure_from_settings
 from bot.prompts import SAMPLE_VALUES, SPECS, PromptError, load_prompt_set, placeholders_of
 from bot.service import SupportBot
 from bot.settings import Settings, SettingsError, load_settings
@@ -56,7 +56,7 @@ def friendly_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except USER_ERRORS as exc:
-            err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)  # paths stay whole
             raise typer.Exit(2) from None
 
     return wrapper
@@ -64,7 +64,7 @@ def friendly_errors(command: Callable) -> Callable:
 
 def _settings(config: Path | None) -> Settings:
     settings = load_settings(config)
-    configure_logging(settings.log_level)
+    configure_from_settings(settings, long_running=False)
     return settings
 
 
@@ -317,6 +317,51 @@ def eval_command(
         err.print(f"[bold red]Citation validity is {validity}; every cited number must map to a "
                   "retrieved source.[/]")
         raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def report(since: Annotated[str, typer.Option(help="The period: 7d, 24h, 90m, 2w.")] = "7d",
+           html: Annotated[Path, typer.Option(help="Where to write the HTML report.")] = Path("reports/report.html"),
+           markdown: Annotated[Path | None, typer.Option(help="Also write the Markdown here.")] = None,
+           config: ConfigOption = None, tenant: TenantOption = None) -> None:
+    """For support leads: questions asked, answered / declined / handed-over rates per day, helpful
+    rate per prompt version, cache hits, and the knowledge gaps (questions grouped by meaning)."""
+    from bot.reporting import html as html_report
+    from bot.reporting import markdown as markdown_report
+    from bot.reporting.records import PeriodError, parse_period
+    from bot.state.connection import StateUnavailable
+
+    try:
+        period = parse_period(since)
+    except PeriodError as exc:
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    bot = _bot(_settings(config))
+    if not bot.state.redis.shared:
+        err.print("[yellow]REDIS_URL is not set:[/] the report reads the bot's logs from the Redis its "
+                  "workers use. Set REDIS_URL to that Redis.", highlight=False)
+    try:
+        built = asyncio.run(_build_report(bot, period, tenant))
+    except StateUnavailable:
+        err.print(f"[bold red]Error:[/] Redis ({bot.state.redis.description}) does not answer; the report "
+                  "reads its logs from there. Check REDIS_URL and that Redis is running.", highlight=False)
+        raise typer.Exit(2) from None
+    text = markdown_report.render(built)
+    out.print(Markdown(text))
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(text, encoding="utf-8")
+    out.print(f"HTML report: {html_report.write(built, html)}", highlight=False, soft_wrap=True)
+
+
+async def _build_report(bot: SupportBot, period, tenant: str | None):
+    from bot.reporting import build_report
+
+    try:
+        return await build_report(bot, period, tenant=tenant)
+    finally:
+        await bot.close()
 
 
 @prompts_app.command("check")

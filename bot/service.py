@@ -30,8 +30,9 @@ from bot.answering.standalone import deterministic_standalone, history_text
 from bot.knowledge.embeddings import embed_query
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, ReindexError, reindex
-from bot.knowledge.reindex_job import AsyncProgress, run_reindex_job
+from bot.knowledge.reindex_job import AsyncProgress, ReindexBusy, run_reindex_job
 from bot.knowledge.stores.weaviate.tenancy import settings_for_tenant, tenant_scope
+from bot.ops.observer import Observer
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
 from bot.state.cache import CacheKey, cache_key
@@ -55,6 +56,7 @@ class SupportBot:
         prompts: PromptStore,
         state: StateStores,
         answerer: ClaudeAnswerer | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
@@ -67,14 +69,24 @@ class SupportBot:
         self.records = state.records
         self.answerer = answerer
         self.model_signature = answerer.model_signature if answerer else "extractive"
+        self.observer = observer or Observer()  # metrics (bot/ops/metrics.py) or nothing
 
     # ----- answering -----------------------------------------------------------------------
 
     async def answer(self, inquiry: Inquiry, on_delta: DeltaCallback | None = None) -> Answer:
         if not self.settings.weaviate.multi_tenancy:  # one knowledge base for every team
             inquiry = replace(inquiry, tenant=None)
+        structlog.contextvars.unbind_contextvars("answer_id")  # a previous answer's, in this task
+        structlog.contextvars.bind_contextvars(conversation=str(inquiry.conversation))
         with tenant_scope(inquiry.tenant):  # which team's knowledge base (multi-tenancy)
-            return await self._answer_for_team(inquiry, on_delta)
+            answer = await self._answer_for_team(inquiry, on_delta)
+        structlog.contextvars.bind_contextvars(answer_id=answer.answer_id)  # for the rest of the delivery
+        self.observer.answered(inquiry, answer)
+        log.info("answered", tenant=inquiry.tenant, mode=answer.mode,
+                 cached=answer.cached, grounded=answer.grounded, sources=len(answer.sources),
+                 total_ms=round(answer.timings_ms.get("total", 0.0), 1),
+                 question=answer.standalone_question)  # dropped unless log_questions = true
+        return answer
 
     async def _answer_for_team(self, inquiry: Inquiry, on_delta: DeltaCallback | None) -> Answer:
         started = time.perf_counter()
@@ -115,10 +127,8 @@ class SupportBot:
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         await self._safely(self.memory.append(conversation, Turn("user", inquiry.text),
                                               Turn("assistant", answer.text)), None, "memory.append")
-        await self._safely(self.records.save_answer(conversation, answer), None, "records.save_answer")
-        log.info("answered", conversation=str(conversation), mode=answer.mode, cached=answer.cached,
-                 grounded=answer.grounded, sources=len(answer.sources),
-                 total_ms=round(answer.timings_ms["total"], 1))
+        await self._safely(self.records.save_answer(conversation, answer, tenant=inquiry.tenant), None,
+                           "records.save_answer")
         return answer
 
     async def _fresh(self, inquiry: Inquiry, prompts: PromptSet, standalone: str, history: list[Turn],
@@ -162,7 +172,10 @@ class SupportBot:
         """False for a platform's retried delivery of an event already being handled."""
         if not event_id:
             return True
-        return await self._safely(self.state.events.claim(platform, event_id), True, "events.claim")
+        first = await self._safely(self.state.events.claim(platform, event_id), True, "events.claim")
+        if not first:
+            self.observer.duplicate_delivery(platform)
+        return first
 
     @property
     def _caching(self) -> bool:
@@ -186,6 +199,7 @@ class SupportBot:
             rewritten = await self.answerer.rewrite(prompts, question, history_text(history))
         except Exception as exc:  # any model failure: the deterministic rewrite still works
             log.warning("follow-up rewrite failed; using the deterministic rewrite", error=str(exc))
+            self.observer.model_fallback("rewrite", exc)
             return fallback
         return rewritten if 0 < len(rewritten) <= 4 * self.settings.max_question_chars else fallback
 
@@ -197,12 +211,13 @@ class SupportBot:
             return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
         passages = number_passages(retrieval.hits, self.settings.retrieval.max_context_chars)
         generating = time.perf_counter()
-        text, mode, cacheable = "", "generated", True
+        text, mode, cacheable, timings = "", "generated", True, {}
         if self.answerer is not None:
             try:
-                text = await self._generate(prompts, inquiry.text, passages, history, on_delta)
+                text = await self._generate(prompts, inquiry.text, passages, history, on_delta, timings)
             except Exception as exc:  # an API error, a timeout, a broken stream
                 log.warning("model call failed; answering from the policy text", error=repr(exc))
+                self.observer.model_fallback("answer", exc)
                 text, mode, cacheable = "", "extractive", False  # retry the model next time
             if text.strip().startswith(NO_ANSWER):
                 return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
@@ -215,21 +230,27 @@ class SupportBot:
         if not sources:  # the model answered without markers: still show what it was given
             sources = list(passages.sources.values())
         answer = self._answer(prompts, inquiry, body, mode=mode, question=standalone, sources=sources)
+        answer.timings_ms.update(timings if mode == "generated" else {})
         answer.timings_ms["answer"] = (time.perf_counter() - generating) * 1000
         return answer, cacheable
 
     async def _generate(self, prompts: PromptSet, question: str, passages: NumberedPassages,
-                        history: list[Turn], on_delta: DeltaCallback | None) -> str:
+                        history: list[Turn], on_delta: DeltaCallback | None, timings: dict[str, float]) -> str:
+        """The model's answer, streamed to on_delta; timings gets its first-token and total times."""
         assert self.answerer is not None
         pieces: list[str] = []
         forwarded = 0
+        started = time.perf_counter()
         async for piece in self.answerer.stream_answer(prompts, question, passages.text, history_text(history)):
+            if not pieces:
+                timings["model_first_token"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)
             text = "".join(pieces)
             # Hold back text that could still turn out to be the NO_ANSWER signal.
             if on_delta and not NO_ANSWER.startswith(text.strip()[: len(NO_ANSWER)]):
                 await _call(on_delta, text[forwarded:])
                 forwarded = len(text)
+        timings["model"] = (time.perf_counter() - started) * 1000
         return "".join(pieces)
 
     def _answer(self, prompts: PromptSet, inquiry: Inquiry, text: str, *, mode: str, question: str,
@@ -262,8 +283,11 @@ class SupportBot:
             acknowledgement=prompts.render("escalation.md", question=question,
                                            company_name=self.settings.company_name).strip(),
         )
+        opened = escalation.escalation_id
         escalation = await self.records.save_escalation(escalation)
-        log.info("escalated", conversation=str(conversation), escalation=escalation.escalation_id)
+        if escalation.escalation_id == opened:  # not someone else's, opened a moment earlier
+            self.observer.escalation("opened", conversation)
+            log.info("escalated", conversation=str(conversation), escalation=opened)
         return escalation
 
     async def open_escalation(self, conversation: ConversationKey) -> Escalation | None:
@@ -279,7 +303,10 @@ class SupportBot:
         await self._safely(self.memory.clear(conversation), None, "memory.clear")
 
     async def resolve(self, escalation_id: str, resolved_by: str) -> Escalation | None:
-        return await self.records.close_escalation(escalation_id, resolved_by)
+        escalation, won = await self.records.resolve_escalation(escalation_id, resolved_by)
+        if won and escalation is not None:
+            self.observer.escalation("resolved", escalation.conversation)
+        return escalation
 
     async def feedback(self, answer_id: str, helpful: bool, user_id: str) -> Feedback | None:
         found = await self.records.find_answer(answer_id)
@@ -288,6 +315,7 @@ class SupportBot:
         record = Feedback(answer_id=answer_id, prompt_version=found[1].prompt_version,
                           helpful=helpful, user_id=user_id)
         await self.records.save_feedback(record)
+        self.observer.feedback(record)
         return record
 
     # ----- threads the bot takes part in ---------------------------------------------------
@@ -312,9 +340,16 @@ class SupportBot:
     def reindex(self, *, full: bool = False, on_progress: ProgressCallback | None = None,
                 tenant: str | None = None) -> IndexSummary:
         kwargs: dict[str, Any] = {"on_progress": on_progress} if on_progress else {}
-        with tenant_scope(tenant):  # multi-tenancy: that team's folders into its knowledge base
-            return reindex(settings_for_tenant(self.settings, tenant), self.index, self.embeddings,
-                           full=full, **kwargs)
+        started = time.perf_counter()
+        try:
+            with tenant_scope(tenant):  # multi-tenancy: that team's folders into its knowledge base
+                summary = reindex(settings_for_tenant(self.settings, tenant), self.index, self.embeddings,
+                                  full=full, **kwargs)
+        except Exception:
+            self.observer.reindexed("failed", time.perf_counter() - started)
+            raise
+        self.observer.reindexed("ok", time.perf_counter() - started, None if tenant else summary.generation)
+        return summary
 
     async def run_reindex(self, *, requested_by: str, full: bool = False,
                           on_progress: AsyncProgress | None = None, tenant: str | None = None) -> IndexSummary:
@@ -323,8 +358,12 @@ class SupportBot:
         tenant = tenant if self.settings.weaviate.multi_tenancy else None
         lock = Lock(self.state.redis, f"reindex:{tenant}" if tenant else "reindex",
                     ttl_s=self.settings.redis.lock_ttl_s)
-        return await run_reindex_job(lock, functools.partial(self.reindex, tenant=tenant),
-                                     requested_by=requested_by, full=full, on_progress=on_progress)
+        try:
+            return await run_reindex_job(lock, functools.partial(self.reindex, tenant=tenant),
+                                         requested_by=requested_by, full=full, on_progress=on_progress)
+        except ReindexBusy:
+            self.observer.reindexed("busy", 0.0)
+            raise
 
     async def index_if_empty(self) -> None:
         """At an adapter's first start, index the knowledge base; a failure is logged, not fatal,

@@ -34,6 +34,7 @@ from pydantic_settings import (
 )
 
 # Re-exported: the adapters and tests import every settings section from here.
+from bot.ops.settings import OpsSettings
 from bot.platform_settings import DiscordSettings, SlackSettings  # noqa: F401
 
 # The folder holding the `bot` package: the checkout, with config/ and prompts/ beside it.
@@ -182,6 +183,9 @@ class RedisSettings(BaseModel):
         30.0, ge=1, le=600, description="how long the /reindex lock outlives a worker that died holding "
         "it; a running reindex renews it every third of this"
     )
+    answer_log_max: int = Field(
+        100_000, ge=100, le=10_000_000, description="questions kept in the answer log `supportbot "
+        "report` reads (also trimmed to answer_ttl_s)")
 
 
 class RateLimitSettings(BaseModel):
@@ -254,7 +258,11 @@ class Settings(BaseSettings):
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     knowledge: list[KnowledgeSource] = Field(default_factory=_default_knowledge)
     max_question_chars: int = Field(2000, ge=20, le=20_000)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        None, description="default: INFO for the Slack and Discord workers, WARNING for commands")
+    log_format: Literal["console", "json"] = "console"
+    log_questions: bool = Field(False, description="put question text in log lines (off: ids only)")
+    ops: OpsSettings = Field(default_factory=OpsSettings)
 
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SUPPORTBOT_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")

@@ -8,8 +8,10 @@ from langchain_core.embeddings import Embeddings
 from bot.answering.generation import ClaudeAnswerer
 from bot.answering.retrieval import Retriever
 from bot.knowledge.embeddings import build_embeddings, embeddings_model_id
-from bot.knowledge.stores.protocol import PolicyIndex
 from bot.knowledge.stores.local import LocalHybridIndex
+from bot.knowledge.stores.protocol import PolicyIndex
+from bot.ops.metrics import Metrics
+from bot.ops.observer import Observer
 from bot.prompts import PromptStore
 from bot.service import SupportBot
 from bot.settings import Settings, SettingsError
@@ -35,8 +37,9 @@ def build_index(settings: Settings) -> PolicyIndex:
 def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
               answerer: ClaudeAnswerer | None | str = "from-settings",
               redis: RedisState | None = None, long_running: bool = True,
-              index: PolicyIndex | None = None) -> SupportBot:
-    """The bot for these settings; tests pass a loaded model, their own answerer, Redis or index."""
+              index: PolicyIndex | None = None, observer: Observer | None = None) -> SupportBot:
+    """The bot for these settings; tests pass a loaded model, their own answerer, Redis or index.
+    It reports to Prometheus metrics of its own unless given another observer (Observer(): none)."""
     embeddings = embeddings or build_embeddings(settings.embeddings)
     index = index or build_index(settings)
     indexed_with = index.embedding_model()
@@ -45,11 +48,16 @@ def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
                     indexed_with=indexed_with, configured=embeddings_model_id(settings.embeddings))
     if answerer == "from-settings":
         answerer = ClaudeAnswerer(settings) if settings.llm_enabled else None
+    state = StateStores.build(settings, redis, warn=long_running)
+    if observer is None:
+        observer = Metrics()
+        observer.watch_redis(lambda: state.redis.available)
     return SupportBot(
         settings,
         retriever=Retriever(index, embeddings, settings.retrieval),
         embeddings=embeddings,
         prompts=PromptStore(settings.prompts_dir),
-        state=StateStores.build(settings, redis, warn=long_running),
+        state=state,
         answerer=answerer,
+        observer=observer,
     )

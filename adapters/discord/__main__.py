@@ -9,7 +9,8 @@ import discord
 import structlog
 
 from adapters.discord.client import SupportClient
-from bot.logs import configure_logging
+from bot.logs import configure_from_settings
+from bot.ops.server import OpsEndpoints
 from bot.settings import Settings, SettingsError, load_settings
 
 log = structlog.get_logger(__name__)
@@ -21,13 +22,16 @@ async def run(settings: Settings) -> None:
     from bot.wiring import build_bot  # loads the embedding model
 
     support = build_bot(settings)
-    await support.index_if_empty()
-    if settings.discord.escalation_channel_id is None:
-        log.warning("discord.escalation_channel_id is not set: hand-overs are recorded but not posted")
-    client = SupportClient(support, settings.discord)
+    ops = OpsEndpoints.for_bot(support)
     try:
-        async with client:
-            await client.start(settings.discord_token.get_secret_value())
+        async with ops.serving():  # /metrics, /healthz, /readyz on ops.port
+            await support.index_if_empty()
+            if settings.discord.escalation_channel_id is None:
+                log.warning("discord.escalation_channel_id is not set: hand-overs are recorded but not posted")
+            client = SupportClient(support, settings.discord)
+            ops.health.add_check("discord_gateway", lambda: client.is_ready() and not client.is_closed())
+            async with client:
+                await client.start(settings.discord_token.get_secret_value())
     finally:
         await support.close()
 
@@ -38,7 +42,7 @@ def main() -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_from_settings(settings, long_running=True)
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2

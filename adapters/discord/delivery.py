@@ -117,7 +117,8 @@ async def deliver(support: SupportBot, inquiry: Inquiry, surface: Surface, *,
     try:
         answer = await support.answer(inquiry, on_delta=live.push)
         await live.stop()
-        await show_answer(surface, answer)
+        with support.observer.posting("discord"):
+            await show_answer(surface, answer)
         return answer
     except Exception as exc:
         log.exception("answering failed; apologising", conversation=str(inquiry.conversation),

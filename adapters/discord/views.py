@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.render import ButtonSpec, answer_buttons
+from bot.logs import bind_delivery
 from bot.types import Answer, ConversationKey
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ PLATFORM = "discord"
 
 
 def _handover(interaction: discord.Interaction) -> Handover:
+    bind_delivery(PLATFORM, event_id=str(interaction.id), tenant=str(interaction.guild_id or ""))
     return interaction.client.get_cog("Handover")  # type: ignore[attr-defined,return-value]
 
 

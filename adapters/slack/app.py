@@ -24,8 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.convert import PLATFORM
 from adapters.slack.listeners import register_all
+from adapters.slack.observability import bind_log_context
 from adapters.slack.runtime import Runtime
-from bot.logs import configure_logging
+from bot.logs import configure_from_settings
+from bot.ops.server import OpsEndpoints
 from bot.service import SupportBot
 from bot.settings import Settings, SettingsError, SlackSettings, load_settings
 
@@ -54,6 +56,7 @@ def build_app(bot: SupportBot, slack: SlackSettings, *, client: AsyncWebClient |
         process_before_response=process_before_response,
     )
     rt = Runtime(bot=bot, slack=slack)
+    app.middleware(bind_log_context)
     app.middleware(_drop_retried_deliveries(bot))
     app.error(_log_error)
     register_all(app, rt)
@@ -106,13 +109,16 @@ def check_settings(slack: SlackSettings) -> None:
         raise SettingsError("The Slack adapter cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-async def serve(app: AsyncApp, slack: SlackSettings, stop: asyncio.Event) -> None:
-    """Receive Slack requests until `stop` is set."""
+async def serve(app: AsyncApp, slack: SlackSettings, stop: asyncio.Event, ops: OpsEndpoints | None = None) -> None:
+    """Receive Slack requests until `stop` is set; `ops` adds /metrics, /healthz and /readyz (on the
+    events server in HTTP mode, on ops.port in Socket Mode)."""
     if slack.mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         assert slack.app_token is not None
         handler = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
+        if ops:
+            ops.health.add_check("slack_socket", handler.client.is_connected)
         await handler.connect_async()
         log.warning("Slack adapter connected (Socket Mode)")
         try:
@@ -123,7 +129,10 @@ async def serve(app: AsyncApp, slack: SlackSettings, stop: asyncio.Event) -> Non
 
     from aiohttp import web
 
-    runner = web.AppRunner(app.web_app(path=slack.http_path, port=slack.http_port))
+    web_app = app.web_app(path=slack.http_path, port=slack.http_port)
+    if ops:
+        ops.add_routes(web_app)
+    runner = web.AppRunner(web_app)
     await runner.setup()
     await web.TCPSite(runner, slack.http_host, slack.http_port).start()
     log.warning("Slack adapter listening (HTTP)", host=slack.http_host, port=slack.http_port, path=slack.http_path)
@@ -137,15 +146,18 @@ async def run(settings: Settings) -> None:
     from bot.wiring import build_bot  # loads the embedding model
 
     bot = build_bot(settings)
+    ops = OpsEndpoints.for_bot(bot)
+    http = settings.slack.mode == "http"  # then the endpoints live on the events server
     try:
-        await bot.index_if_empty()
-        app, rt = build_app(bot, settings.slack)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(app, settings.slack, stop)
-        await rt.drain(timeout_s=30)  # let answers in flight reach their threads
+        async with ops.serving(own_port=not http):
+            await bot.index_if_empty()
+            app, rt = build_app(bot, settings.slack)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await serve(app, settings.slack, stop, ops)
+            await rt.drain(timeout_s=30)  # let answers in flight reach their threads
     finally:
         await bot.close()
 
@@ -160,6 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc)
         return 2
-    configure_logging(settings.log_level)
+    configure_from_settings(settings, long_running=True)
     asyncio.run(run(settings))
     return 0

@@ -29,7 +29,8 @@ async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inqui
     message = _Reply(client, ref, placeholder.get("ts"))
     try:
         answer = await bot.answer(inquiry)
-        await message.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+        with bot.observer.posting("slack"):
+            await message.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
     except Exception as exc:
         log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
         await message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology())
@@ -53,13 +54,14 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
         await _apologise_after(stream, bot, client, ref)
         return
     reply = _Reply(client, ref, None)
-    if stream.live:
-        if stream.text.strip() == answer.text.strip():
-            if await stream.finish(blocks.footer_blocks(answer, ref)):
-                return
-        elif await stream.finish(None):
-            reply.ts = stream.ts
-    await reply.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+    with bot.observer.posting("slack"):
+        if stream.live:
+            if stream.text.strip() == answer.text.strip():
+                if await stream.finish(blocks.footer_blocks(answer, ref)):
+                    return
+            elif await stream.finish(None):
+                reply.ts = stream.ts
+        await reply.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
 
 
 class _Stream:

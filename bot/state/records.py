@@ -1,14 +1,17 @@
 """Durable records the adapters and reports need: answers by id, escalations and feedback.
 
 Answers are kept (with a TTL) so that buttons pressed later, even after a restart, still find
-what they refer to. Escalations and feedback are also appended to Redis streams, the log a
-support lead's report reads. Two people pressing "Talk to a human" or "Mark resolved" at once are
+what they refer to. Answers, escalations and feedback are also appended to Redis streams, the log
+a support lead's report reads (bot/reporting). The answer log holds the same standalone question
+the answer record keeps, for no longer (entries older than `redis.answer_ttl_s` are trimmed) and
+at most `redis.answer_log_max` entries. Two people pressing "Talk to a human" or "Mark resolved" at once are
 settled with SET NX: the first wins and the second sees the same record.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, replace
 
 from bot.settings import RedisSettings
@@ -35,10 +38,19 @@ def escalation_from_json(raw: str | bytes) -> Escalation:
     return Escalation(**data)
 
 
+def answer_log_entry(conversation: ConversationKey, answer: Answer, tenant: str | None) -> dict[str, str]:
+    """One line of the answer log: what a report counts, and the question it may cluster."""
+    return {"answer_id": answer.answer_id, "platform": conversation.platform, "tenant": tenant or "",
+            "mode": answer.mode, "cached": str(int(answer.cached)), "audience": str(answer.audience),
+            "prompt_version": answer.prompt_version, "generation": str(answer.generation),
+            "question": answer.standalone_question}
+
+
 class Records:
     def __init__(self, state: RedisState, settings: RedisSettings) -> None:
         self.state = state
         self.answer_ttl_s = settings.answer_ttl_s
+        self.answer_log_max = settings.answer_log_max
 
     def _open_key(self, conversation: ConversationKey) -> str:
         return self.state.key("escalation-open", conversation.platform, conversation.channel,
@@ -46,11 +58,22 @@ class Records:
 
     # ----- answers -------------------------------------------------------------------------
 
-    async def save_answer(self, conversation: ConversationKey, answer: Answer) -> None:
+    async def save_answer(self, conversation: ConversationKey, answer: Answer, *,
+                          tenant: str | None = None) -> None:
         record = json.dumps({"conversation": _conversation_dict(conversation),
                              "answer": answer.to_dict()}, ensure_ascii=False)
-        await self.state.run(lambda r: r.set(self.state.key("answer-id", answer.answer_id), record,
-                                             ex=self.answer_ttl_s))
+        log_key = self.state.key("log", "answers")
+        oldest_ms = int((time.time() - self.answer_ttl_s) * 1000)
+
+        async def write(r):
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.set(self.state.key("answer-id", answer.answer_id), record, ex=self.answer_ttl_s)
+                pipe.xadd(log_key, answer_log_entry(conversation, answer, tenant),
+                          maxlen=self.answer_log_max, approximate=True)
+                pipe.xtrim(log_key, minid=oldest_ms, approximate=True)
+                await pipe.execute()
+
+        await self.state.run(write)
 
     async def find_answer(self, answer_id: str) -> tuple[ConversationKey, Answer] | None:
         raw = await self.state.run(lambda r: r.get(self.state.key("answer-id", answer_id)))
@@ -89,21 +112,25 @@ class Records:
 
     async def close_escalation(self, escalation_id: str, resolved_by: str) -> Escalation | None:
         """Mark resolved; the first person to resolve it is the one recorded."""
+        return (await self.resolve_escalation(escalation_id, resolved_by))[0]
+
+    async def resolve_escalation(self, escalation_id: str, resolved_by: str) -> tuple[Escalation | None, bool]:
+        """close_escalation(), and whether this call was the one that resolved it."""
         escalation = await self.find_escalation(escalation_id)
         if escalation is None or escalation.resolved_by:
-            return escalation
+            return escalation, False
         marker = self.state.key("escalation-resolved", escalation_id)
         won = await self.state.run(lambda r: r.set(marker, resolved_by, nx=True))
         if not won:  # the winner may not have rewritten the record yet: its name is in the marker
             winner = await self.state.run(lambda r: r.get(marker))
-            return replace(escalation, resolved_by=winner.decode() if winner else escalation.resolved_by)
+            return replace(escalation, resolved_by=winner.decode() if winner else escalation.resolved_by), False
         resolved = replace(escalation, resolved_by=resolved_by)
         await self._write(resolved, event="resolved")
         open_key = self._open_key(escalation.conversation)
         # Only clear the thread's pointer if it still names this escalation.
         if await self.state.run(lambda r: r.get(open_key)) == escalation_id.encode():
             await self.state.run(lambda r: r.delete(open_key))
-        return resolved
+        return resolved, True
 
     async def _write(self, escalation: Escalation, *, event: str) -> None:
         async def write(r):

@@ -13,6 +13,7 @@ from discord.ext import commands
 from adapters.discord.convert import ask_conversation, author_from, command_inquiry, is_admin
 from adapters.discord.delivery import QUIET, InteractionSurface, deliver
 from adapters.discord.render import progress_text, summary_text
+from bot.logs import bind_delivery
 from bot.knowledge.indexer import ReindexError
 from bot.knowledge.reindex_job import ReindexBusy
 
@@ -33,6 +34,7 @@ class Commands(commands.Cog):
     @app_commands.command(name="ask", description="Ask the support bot; only you see the answer")
     @app_commands.describe(question="Your question about our policies")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        bind_delivery("discord", event_id=str(interaction.id), tenant=str(interaction.guild_id or ""))
         # Deferred first: Discord wants a response within 3 seconds, answers can take longer.
         await interaction.response.defer(ephemeral=True, thinking=True)
         conversation = ask_conversation(interaction.guild_id, interaction.channel_id or 0, interaction.user.id)

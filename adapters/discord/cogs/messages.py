@@ -21,6 +21,7 @@ from adapters.discord.convert import (
     thread_name,
 )
 from adapters.discord.delivery import ChannelSurface, deliver
+from bot.logs import bind_delivery
 
 if TYPE_CHECKING:
     from adapters.discord.client import SupportClient
@@ -39,6 +40,7 @@ class Messages(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.client.user is None:
             return  # never answer bots, ourselves included
+        bind_delivery("discord", event_id=str(message.id), tenant=str(message.guild.id) if message.guild else None)
         try:
             await self._handle(message)
         except Exception as exc:  # deliver() already apologises; this is Discord failing before it
