@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from adapters.slack.app import build_app
 from bot.settings import SlackSettings
-from tests.adapters.slack.harness import ADMIN, AUTO, SIGNING_SECRET, STAFF, Harness
+from tests.adapters.slack.harness import ADMIN, AUTO, DM, PUBLIC, SIGNING_SECRET, STAFF, Harness
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import build_test_bot
 
@@ -23,10 +23,15 @@ def _no_slack_tokens(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+WORKSPACE = {PUBLIC: "public", STAFF: "public", AUTO: "public", "CSHARED": "public", DM: "im",
+             "D" + ADMIN[1:]: "im"}
+
+
 @pytest.fixture
 def fake_slack():
-    with FakeSlack() as slack:
+    with FakeSlack(channels=WORKSPACE) as slack:
         yield slack
+    assert not slack.rejected(), f"Slack would have refused: {[(c.method, c.result) for c in slack.rejected()]}"
 
 
 def slack_settings(fake: FakeSlack, **overrides) -> SlackSettings:

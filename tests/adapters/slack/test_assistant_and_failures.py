@@ -41,6 +41,8 @@ def _actions(blocks_: list[dict]) -> list[str]:
 
 
 async def _assistant_question(harness, text: str, thread: str) -> None:
+    # Slack made the thread's root when the person opened the assistant.
+    harness.slack.add_user_message(DM, thread, ASKER, "New Assistant Thread")
     await harness.message(text, channel=DM, channel_type="im", thread_ts=thread)
 
 
