@@ -203,7 +203,7 @@ def discord_routes(spec: dict[str, Any]) -> list[str]:
     routes = []
     for path, item in spec["paths"].items():
         template = re.sub(r"\{[a-z_]*token\}", "{token}", path)
-        template = re.sub(r"\{[a-z_]+\}", "{id}", template)
+        template = re.sub(r"\{(?!token\})[a-z_]+\}", "{id}", template)
         routes += [f"{verb.upper()} {template}" for verb in item if verb != "parameters"]
     return sorted(set(routes))
 
