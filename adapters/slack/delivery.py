@@ -19,6 +19,10 @@ from bot.service import SupportBot
 from bot.types import Inquiry
 
 log = structlog.get_logger(__name__)
+# chat.appendStream takes at most 12,000 characters of markdown_text a call; slack_sdk's stream
+# holds back up to STREAM_BUFFER of them before sending, so each piece we hand it stays below both.
+STREAM_BUFFER = 256
+STREAM_PIECE = 12_000 - STREAM_BUFFER
 
 
 async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry,
@@ -44,7 +48,7 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
     fell back to quoting the policy, or citations were dropped), the streamed message is replaced
     by the final one. The caller has set the "thinking" status; Slack clears it on our reply.
     """
-    stream = _Stream(await client.chat_stream(channel=ref.channel, thread_ts=ref.thread,
+    stream = _Stream(await client.chat_stream(channel=ref.channel, thread_ts=ref.thread, buffer_size=STREAM_BUFFER,
                                               recipient_team_id=team or None, recipient_user_id=user))
     try:
         answer = await bot.answer(inquiry, on_delta=stream.append)
@@ -86,7 +90,8 @@ class _Stream:
             return
         self.text += piece
         try:
-            await self.stream.append(markdown_text=piece)
+            for start in range(0, len(piece), STREAM_PIECE):
+                await self.stream.append(markdown_text=piece[start:start + STREAM_PIECE])
         except Exception as exc:
             log.warning("streaming to Slack failed; posting the answer whole", error=repr(exc))
             self.broken = True
