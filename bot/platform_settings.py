@@ -68,10 +68,14 @@ class SlackSettings(BaseModel):
     escalation_channel: str = Field("", description="where hand-overs are posted; default: first staff channel")
     support_group: str = Field("", description="S… user group (or U… user) mentioned on hand-over")
     admin_users: list[str] = Field(default_factory=list, description="U… ids allowed to /reindex")
+    experience: Literal["agent", "assistant"] = Field(
+        "agent", description="how the app lives in DMs: \"agent\" for apps whose manifest has "
+        "features.agent_view (every new app), \"assistant\" for existing apps still on assistant_view",
+    )
     suggested_prompts: list[str] = Field(
         default_factory=lambda: ["How do I return an item?", "How long does shipping take?",
                                  "What does the warranty cover?"],
-        max_length=4, description="offered when someone opens the assistant (Slack shows up to 4)",
+        max_length=4, description="offered when someone opens a DM with the app (Slack shows up to 4)",
     )
 
     @model_validator(mode="before")

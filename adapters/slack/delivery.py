@@ -14,6 +14,7 @@ from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.convert import Message
 from adapters.slack.refs import ThreadRef
 from bot.service import SupportBot
 from bot.types import Inquiry
@@ -23,6 +24,19 @@ log = structlog.get_logger(__name__)
 # holds back up to STREAM_BUFFER of them before sending, so each piece we hand it stays below both.
 STREAM_BUFFER = 256
 STREAM_PIECE = 12_000 - STREAM_BUFFER
+THINKING = "is looking through our policies…"
+HANDED_OVER = ("A person from our support team is handling this conversation, so I'm staying out "
+               "of it. I'll be back here once they mark it resolved.")
+
+
+async def handed_over(bot: SupportBot, client: AsyncWebClient, message: Message, *, notify: bool) -> bool:
+    """Quiet in an escalated thread; someone who addressed the bot directly is told why, privately."""
+    if not await bot.is_escalated(ThreadRef(message.channel, message.thread).conversation):
+        return False
+    if notify:
+        await client.chat_postEphemeral(channel=message.channel, user=message.user,
+                                        thread_ts=message.thread, text=HANDED_OVER)
+    return True
 
 
 async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry,
@@ -39,6 +53,17 @@ async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inqui
         await message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology())
 
 
+async def answer_in_dm(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry, ref: ThreadRef, *,
+                       team: str, user: str) -> None:
+    """A DM (either messaging experience): a "thinking" status in its thread at once, then the
+    answer streamed there. Slack clears the status when the reply arrives."""
+    try:
+        await client.assistant_threads_setStatus(channel_id=ref.channel, thread_ts=ref.thread, status=THINKING)
+    except Exception as exc:  # a status is a nicety; the answer still goes out
+        log.warning("could not set the thinking status", error=repr(exc))
+    await answer_with_stream(bot, client, inquiry, ref, team=team, user=user)
+
+
 async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry, ref: ThreadRef,
                              *, team: str, user: str) -> None:
     """Assistant threads: stream generated text as it arrives, then add sources and buttons.
@@ -46,7 +71,7 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
     Answers that are not generated (cached, extractive, declined) arrive whole and are posted
     whole. If what streamed is not the final answer (the model failed mid-way and the service
     fell back to quoting the policy, or citations were dropped), the streamed message is replaced
-    by the final one. The caller has set the "thinking" status; Slack clears it on our reply.
+    by the final one.
     """
     stream = _Stream(await client.chat_stream(channel=ref.channel, thread_ts=ref.thread, buffer_size=STREAM_BUFFER,
                                               recipient_team_id=team or None, recipient_user_id=user))

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.convert import ask_thread, inquiry_from_command, is_admin
-from adapters.slack.listeners.messages import HANDED_OVER
+from adapters.slack.delivery import HANDED_OVER
 from adapters.slack.refs import ThreadRef
 from adapters.slack.runtime import Runtime
 from bot.knowledge.indexer import ReindexError
