@@ -40,6 +40,9 @@ class DiscordSettings(BaseModel):
         1.0, ge=0.2, le=10, description="at most one edit of a streaming answer per this many seconds"
     )
     sync_commands: bool = Field(True, description="register /ask and /reindex at start")
+    startup_retry_s: float = Field(
+        60, ge=1, le=3600, description="how long to keep retrying when Discord cannot be reached at start",
+    )
     command_guild_ids: list[int] = Field(
         default_factory=list,
         description="register the commands in these servers only (instant); empty = globally",
@@ -62,6 +65,9 @@ class SlackSettings(BaseModel):
     http_port: int = Field(3000, ge=1, le=65535)
     http_path: str = Field("/slack/events", pattern=r"^/")
     api_base_url: str | None = Field(None, description="Slack Web API base URL (a proxy); unset = Slack")
+    startup_retry_s: float = Field(
+        60, ge=1, le=3600, description="how long to keep retrying when Slack cannot be reached at start",
+    )
     staff_channels: list[str] = Field(default_factory=list, description="channels answered as staff")
     auto_answer_channels: list[str] = Field(default_factory=list,
                                             description="channels where every message is answered")

@@ -6,6 +6,7 @@ call) ends as the apology with a "Talk to a human" button, posted by whichever w
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -13,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.lifecycle import finish_before_stop
 from adapters.slack import blocks
 from adapters.slack.convert import Message
 from adapters.slack.refs import ThreadRef
@@ -48,6 +50,10 @@ async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inqui
     try:
         answer = await bot.answer(inquiry)
         await message.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+    except asyncio.CancelledError:  # the adapter is stopping: no "looking…" left behind
+        await finish_before_stop(message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology()),
+                                 "replace the placeholder")
+        raise
     except Exception as exc:
         log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
         await message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology())
@@ -77,6 +83,9 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
                                               recipient_team_id=team or None, recipient_user_id=user))
     try:
         answer = await bot.answer(inquiry, on_delta=stream.append)
+    except asyncio.CancelledError:  # the adapter is stopping: close the stream with the apology
+        await finish_before_stop(_apologise_after(stream, bot, client, ref), "close the stream")
+        raise
     except Exception as exc:
         log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
         await _apologise_after(stream, bot, client, ref)

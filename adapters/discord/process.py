@@ -1,0 +1,119 @@
+"""`python -m adapters.discord`: check the settings and the token, connect, serve, stop cleanly.
+
+Like the Slack adapter (adapters/lifecycle.py has the shared rules): missing settings are listed
+at once; a refused token or a missing message content intent stops the start with one line
+saying what to fix (exit 2); an unreachable Discord is retried with capped backoff for
+`discord.startup_retry_s`, then named with what to check (exit 1). SIGTERM and SIGINT stop the
+process within 5 seconds at any moment, answers in flight finished or apologised for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import aiohttp
+import discord
+import structlog
+
+from adapters import lifecycle
+from adapters.discord.client import SupportClient
+from adapters.lifecycle import StartupFailure, unless_stopped
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = structlog.get_logger(__name__)
+
+NO_TOKEN = ("DISCORD_TOKEN is not set: put the token from the Developer Portal (your application > Bot > "
+            "Reset Token) in DISCORD_TOKEN (environment or .env); see README, \"Run it in Discord\".")
+NO_HANDOVER_CHANNEL = ("No hand-over channel: set discord.escalation_channel_id to the id of the staff channel "
+                       "where \"Talk to a human\" hand-overs go (right-click the channel > Copy Channel ID, with "
+                       "Developer Mode on), and let the bot post there.")
+TOKEN_REFUSED = ("Discord refused the bot token: copy a fresh one from the Developer Portal (your application > "
+                 "Bot > Reset Token) into DISCORD_TOKEN.")
+INTENT_REFUSED = ("Discord refused the message content intent: in the Developer Portal, open your application > "
+                  "Bot and switch on MESSAGE CONTENT INTENT, then start the bot again.")
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start with every missing setting named at once (secrets are never echoed)."""
+    problems = []
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        problems.append(NO_TOKEN)
+    if settings.discord.escalation_channel_id is None:
+        problems.append(NO_HANDOVER_CHANNEL)
+    if problems:
+        raise SettingsError("The Discord adapter cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+async def check_token(client: SupportClient, token: str) -> None:
+    """Ask Discord whether it accepts the token (GET /users/@me): one clear StartupFailure if not."""
+    try:
+        await client.http.static_login(token)
+    except discord.LoginFailure:
+        raise StartupFailure(TOKEN_REFUSED) from None
+    except discord.DiscordServerError as exc:
+        raise StartupFailure(f"Discord is not answering normally (HTTP {exc.status})", transient=True) from None
+    except discord.HTTPException as exc:
+        raise StartupFailure(f"Discord answered the token check with HTTP {exc.status}: {exc.text}") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise StartupFailure(f"Cannot reach Discord ({type(exc).__name__}: {exc}): check the network, DNS and any "
+                             "proxy or firewall between this machine and discord.com", transient=True) from None
+    finally:
+        await client.http.close()  # login() opens its own session
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    from bot.wiring import build_bot  # loads the embedding model
+
+    support = await unless_stopped(asyncio.to_thread(build_bot, settings), stop)
+    client = SupportClient(support, settings.discord)
+    token = settings.discord_token.get_secret_value().strip()
+    try:
+        await lifecycle.retry_transient(lambda: check_token(client, token), what="Discord",
+                                        budget_s=settings.discord.startup_retry_s, stop=stop)
+        await unless_stopped(support.index_if_empty(), stop)
+        await unless_stopped(_login(client, token), stop)
+        connection = asyncio.ensure_future(client.connect(reconnect=True))
+        await unless_stopped(asyncio.shield(connection), stop)
+        _raise_why_it_ended(connection)
+    except lifecycle.Stopped:
+        pass
+    finally:
+        await asyncio.wait_for(client.close(), lifecycle.CLOSE_S)
+        await lifecycle.wind_down(client.inflight)
+        await support.close()
+
+
+async def _login(client: SupportClient, token: str) -> None:
+    try:
+        await client.login(token)  # the token again, the application, cogs, slash commands
+    except (aiohttp.ClientError, OSError) as exc:
+        raise StartupFailure(f"Lost Discord while starting ({type(exc).__name__}: {exc}): check the network",
+                             transient=True) from None
+
+
+def _raise_why_it_ended(connection: asyncio.Future) -> None:
+    """connect() returns only when the client was closed or Discord refused it for good."""
+    exc = connection.exception() if connection.done() and not connection.cancelled() else None
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        raise StartupFailure(INTENT_REFUSED) from None
+    if isinstance(exc, discord.LoginFailure):
+        raise StartupFailure(TOKEN_REFUSED) from None
+    if exc is not None:
+        raise exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m adapters.discord", description="Run supportbot in Discord.")
+    parser.add_argument("--config", help="settings file (default: config/supportbot.toml)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        check_settings(settings)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return lifecycle.EXIT_REFUSED
+    configure_logging(settings.log_level)
+    return lifecycle.run(lambda stop: run(settings, stop))
