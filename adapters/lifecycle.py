@@ -111,6 +111,18 @@ async def unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T:
     return task.result()
 
 
+async def in_thread(build: Callable[..., T], *args: Any) -> T:
+    """Build something heavy (the bot: model, index, prompts) off the event loop; a problem with
+    the settings or the prompt files becomes a one-line StartupFailure, not a traceback."""
+    from bot.prompts import PromptError
+    from bot.settings import SettingsError
+
+    try:
+        return await asyncio.to_thread(build, *args)
+    except (SettingsError, PromptError) as exc:
+        raise StartupFailure(str(exc)) from None
+
+
 async def retry_transient(attempt: Callable[[], Awaitable[T]], *, what: str, budget_s: float,
                           stop: asyncio.Event, cap_s: float = 8.0) -> T:
     """`attempt()` until it succeeds; transient StartupFailures are retried with capped backoff

@@ -47,42 +47,46 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError("The Discord adapter cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-async def check_token(client: SupportClient, token: str) -> None:
+async def check_token(token: str) -> None:
     """Ask Discord whether it accepts the token (GET /users/@me): one clear StartupFailure if not."""
+    http = discord.http.HTTPClient(asyncio.get_running_loop())  # its own: login() makes the client's
     try:
-        await client.http.static_login(token)
+        await http.static_login(token)
     except discord.LoginFailure:
         raise StartupFailure(TOKEN_REFUSED) from None
     except discord.DiscordServerError as exc:
         raise StartupFailure(f"Discord is not answering normally (HTTP {exc.status})", transient=True) from None
     except discord.HTTPException as exc:
+        if not exc.code:  # no Discord error code: not Discord's answer (a proxy in between)
+            raise StartupFailure(f"Cannot reach Discord: got HTTP {exc.status} instead of Discord's answer; check "
+                                 "any proxy between this machine and discord.com", transient=True) from None
         raise StartupFailure(f"Discord answered the token check with HTTP {exc.status}: {exc.text}") from None
     except (aiohttp.ClientError, OSError) as exc:
         raise StartupFailure(f"Cannot reach Discord ({type(exc).__name__}: {exc}): check the network, DNS and any "
                              "proxy or firewall between this machine and discord.com", transient=True) from None
     finally:
-        await client.http.close()  # login() opens its own session
+        await http.close()
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     from bot.wiring import build_bot  # loads the embedding model
 
-    support = await unless_stopped(asyncio.to_thread(build_bot, settings), stop)
+    support = await unless_stopped(lifecycle.in_thread(build_bot, settings), stop)
     client = SupportClient(support, settings.discord)
     token = settings.discord_token.get_secret_value().strip()
     try:
-        await lifecycle.retry_transient(lambda: check_token(client, token), what="Discord",
+        await lifecycle.retry_transient(lambda: check_token(token), what="Discord",
                                         budget_s=settings.discord.startup_retry_s, stop=stop)
         await unless_stopped(support.index_if_empty(), stop)
         await unless_stopped(_login(client, token), stop)
-        connection = asyncio.ensure_future(client.connect(reconnect=True))
-        await unless_stopped(asyncio.shield(connection), stop)
-        _raise_why_it_ended(connection)
+        await unless_stopped(_connect(client), stop)
     except lifecycle.Stopped:
-        pass
+        pass  # no more events are read: the gateway loop was cancelled
     finally:
-        await asyncio.wait_for(client.close(), lifecycle.CLOSE_S)
+        # Answers in flight still need the REST API to finish (or to be replaced by the apology),
+        # so the client closes only after them.
         await lifecycle.wind_down(client.inflight)
+        await asyncio.wait_for(client.close(), lifecycle.CLOSE_S)
         await support.close()
 
 
@@ -94,15 +98,19 @@ async def _login(client: SupportClient, token: str) -> None:
                              transient=True) from None
 
 
-def _raise_why_it_ended(connection: asyncio.Future) -> None:
-    """connect() returns only when the client was closed or Discord refused it for good."""
-    exc = connection.exception() if connection.done() and not connection.cancelled() else None
-    if isinstance(exc, discord.PrivilegedIntentsRequired):
+async def _connect(client: SupportClient) -> None:
+    """The gateway, until the client is closed (discord.py reconnects by itself) or Discord
+    refuses it for good."""
+    try:
+        await client.connect(reconnect=True)
+    except discord.PrivilegedIntentsRequired:
         raise StartupFailure(INTENT_REFUSED) from None
-    if isinstance(exc, discord.LoginFailure):
+    except discord.LoginFailure:
         raise StartupFailure(TOKEN_REFUSED) from None
-    if exc is not None:
-        raise exc
+    except discord.ConnectionClosed as exc:
+        if exc.code == 4004:  # authentication failed
+            raise StartupFailure(TOKEN_REFUSED) from None
+        raise StartupFailure(f"Discord closed the connection ({exc.code}: {exc.reason})") from None
 
 
 def main(argv: list[str] | None = None) -> int:

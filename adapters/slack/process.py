@@ -72,10 +72,14 @@ async def _ask(call, token_name: str, fix: str, base_url: str) -> None:
     try:
         await call
     except SlackApiError as exc:
-        error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
-        if exc.response.status_code >= 500 or error in TRANSIENT:
-            raise StartupFailure(f"Slack is not answering normally ({error or exc.response.status_code})",
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = data.get("error", "")
+        if not error:  # not Slack's answer: a proxy, or a wrong slack.api_base_url
+            raise StartupFailure(f"Cannot reach Slack at {base_url}: got HTTP {exc.response.status_code} instead of "
+                                 "Slack's answer; check slack.api_base_url and any proxy in between",
                                  transient=True) from None
+        if exc.response.status_code >= 500 or error in TRANSIENT:
+            raise StartupFailure(f"Slack is not answering normally ({error})", transient=True) from None
         raise StartupFailure(f"Slack refused {token_name} ({error}): {fix}.") from None
     except (aiohttp.ClientError, OSError) as exc:
         raise StartupFailure(f"Cannot reach Slack at {base_url} ({type(exc).__name__}: {exc}): check the "
@@ -136,7 +140,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     slack = settings.slack
     await lifecycle.retry_transient(lambda: check_credentials(slack), what="Slack", budget_s=slack.startup_retry_s,
                                     stop=stop)
-    bot = await unless_stopped(asyncio.to_thread(build_bot, settings), stop)
+    bot = await unless_stopped(lifecycle.in_thread(build_bot, settings), stop)
     try:
         await unless_stopped(bot.index_if_empty(), stop)
         app, rt = build_app(bot, slack, client=web_client(slack))
@@ -162,11 +166,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _OneLineLogger(logging.LoggerAdapter):
-    """slack_sdk's Socket Mode client logs each failed connection attempt with a traceback; the
-    failure is an expected, retried one, so it becomes one warning line."""
+    """slack_sdk's Socket Mode client logs each failed connection attempt with a traceback (to a
+    logger nobody reads, by default): its warnings and errors go to our log instead, one line each,
+    since a failed attempt is an expected and retried one."""
 
     def __init__(self) -> None:
         super().__init__(logging.getLogger("slack_sdk.socket_mode"), {})
 
+    def log(self, level: int, msg, *args, **kwargs) -> None:  # type: ignore[override]
+        if level >= logging.WARNING:
+            log.warning("Slack Socket Mode: " + (str(msg) % args if args else str(msg)))
+        else:
+            super().log(level, msg, *args, **{k: v for k, v in kwargs.items() if k != "exc_info"})
+
     def exception(self, msg, *args, exc_info=True, **kwargs) -> None:  # type: ignore[override]
-        self.warning(msg, *args, **kwargs)
+        self.log(logging.WARNING, msg, *args)

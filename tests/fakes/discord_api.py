@@ -1,10 +1,13 @@
 """A local Discord REST API for tests: answers like Discord, refuses what Discord refuses.
 
 Point discord.py at it by setting ``discord.http.Route.BASE`` to ``api.base``; interaction
-callbacks and follow-up webhooks go through the same Route class, so they land here too. The
-gateway is not mocked here: tests feed events to ``client._connection.parse_*``, built with the
+callbacks and follow-up webhooks go through the same Route class, so they land here too. Most
+tests skip the gateway: they feed events to ``client._connection.parse_*``, built with the
 payload helpers in tests/fakes/discord_payloads.py, and tell the fake what the gateway showed
 (``add_channel``, ``add_user_message``, ``interaction``) so it knows what exists, as Discord does.
+
+The gateway is served too, minimally (tests/fakes/discord_gateway.py), for tests that run the
+adapter as a process: point discord.py's DEFAULT_GATEWAY at ``api.gateway_url``.
 
 Strict as Discord is (tests/fakes/discord_rules.py holds the rules, derived from Discord's specs):
 unknown routes, a missing bot token, unknown channels and messages, editing someone else's message,
@@ -34,6 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes import discord_rules as rules
+from tests.fakes.discord_gateway import Gateway
 from tests.fakes.discord_payloads import (  # noqa: F401  (re-exported for the tests)
     APP_ID,
     BOT_ID,
@@ -106,12 +110,15 @@ class DiscordAPI:
         self.interaction_messages: dict[str, list[dict]] = {}  # follow-up messages, by token
         self.interactions: dict[str, Interaction] = {}  # by token
         self.now = 0.0  # fake time, in seconds: moves only with advance()
+        self.gateway = Gateway(BOT_TOKEN, BOT_USER, str(APP_ID))
         self._failures: list[tuple[str, str, int]] = []
         self._runner: web.AppRunner | None = None
         self.base = ""
+        self.gateway_url = ""
 
     async def start(self, port: int = 0) -> DiscordAPI:
         app = web.Application()
+        app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -119,9 +126,12 @@ class DiscordAPI:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # port 0: a free one
         self.base = f"http://127.0.0.1:{port}/api/v10"
+        self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
         return self
 
     async def stop(self) -> None:
+        for socket in list(self.gateway.sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 

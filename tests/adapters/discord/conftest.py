@@ -35,6 +35,7 @@ from tests.fakes.discord_api import (
     thread_payload,
     user_payload,
 )
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.helpers import build_test_bot
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -183,3 +184,10 @@ async def start_client(api, sample_settings, embeddings, redis_prefix):
     for harness in started:
         if not harness.client.is_closed():
             await harness.close()
+
+
+@pytest.fixture
+def claude():
+    """The local Anthropic Messages API fake."""
+    with FakeAnthropic() as server:
+        yield server
