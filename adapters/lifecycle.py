@@ -74,7 +74,7 @@ def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:
 async def _supervise(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:
     loop = asyncio.get_running_loop()
     # Blocking work (loading the model, a first index) runs in threads we will not wait for.
-    loop.set_default_executor(_UnwaitedExecutor(thread_name_prefix="adapter-work"))
+    loop.set_default_executor(_EXECUTOR)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -170,10 +170,31 @@ async def finish_before_stop(work: Awaitable[Any], what: str) -> None:
 
 
 class _UnwaitedExecutor(ThreadPoolExecutor):
-    """asyncio waits for its executor when the loop closes; a first index could take minutes."""
+    """asyncio waits for its executor when the loop closes; a first index could take minutes.
+    It also counts the work running, so that leaving unfinished work can be said in the log."""
+
+    def __init__(self) -> None:
+        super().__init__(thread_name_prefix="adapter-work")
+        self.running = 0
+        self._count_lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        def counted() -> Any:
+            with self._count_lock:
+                self.running += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._count_lock:
+                    self.running -= 1
+
+        return super().submit(counted)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         super().shutdown(wait=False, cancel_futures=True)
+
+
+_EXECUTOR = _UnwaitedExecutor()
 
 
 def _exit_now(code: int) -> None:
@@ -181,10 +202,9 @@ def _exit_now(code: int) -> None:
     own teardown, which waits for worker threads (a first index the stop cut short: it writes
     beside the live index and switches only when done, so leaving it is safe) and unloads the
     embedding model, seconds on a loaded machine. The stop deadline is ours, so exit directly."""
-    busy = [t.name for t in threading.enumerate()
-            if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    if busy:
-        log.warning("left unfinished background work (an index being built is rebuilt next time)", threads=busy)
+    if _EXECUTOR.running:
+        log.warning("left unfinished background work (an index being built is rebuilt next time)",
+                    tasks=_EXECUTOR.running)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -25,9 +25,12 @@ UNREACHABLE = {
 }
 
 
-def settings_file(folder: Path, sample_root: Path, sections: dict[str, dict[str, Any]]) -> Path:
-    """A settings file on the session's already indexed sample knowledge base."""
-    lines = [f'data_dir = "{sample_root / "data"}"', f'prompts_dir = "{REPO / "prompts"}"', 'log_level = "INFO"']
+def settings_file(folder: Path, sample_root: Path, sections: dict[str, dict[str, Any]], *,
+                  data_dir: Path | None = None) -> Path:
+    """A settings file on the session's sample knowledge base, already indexed unless `data_dir`
+    names a fresh folder (then the adapter indexes it at start)."""
+    data_dir = data_dir or sample_root / "data"
+    lines = [f'data_dir = "{data_dir}"', f'prompts_dir = "{REPO / "prompts"}"', 'log_level = "INFO"']
     for audience in ("public", "staff"):
         lines += ["[[knowledge]]", f'path = "{sample_root / "kb" / audience}"', f'audience = "{audience}"']
     for name, values in sections.items():

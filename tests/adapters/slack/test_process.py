@@ -35,10 +35,10 @@ async def start(tmp_path, sample_root):
     """start(slack_settings, env=None) -> a started AdapterProcess; killed afterwards if still running."""
     started: list[AdapterProcess] = []
 
-    async def start(slack: dict, env: dict | None = None, **sections) -> AdapterProcess:
+    async def start(slack: dict, env: dict | None = None, data_dir=None, **sections) -> AdapterProcess:
         values = {"mode": "http", "http_host": "127.0.0.1", "http_port": free_port(), "escalation_channel": "CSTAFF",
                   "staff_channels": ["CSTAFF"], **slack}
-        config = settings_file(tmp_path, sample_root, {"slack": values, **sections})
+        config = settings_file(tmp_path, sample_root, {"slack": values, **sections}, data_dir=data_dir)
         process = AdapterProcess(["-m", "adapters.slack", "--config", str(config)], cwd=tmp_path,
                                  env={"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                                       **(env or {})})
@@ -104,6 +104,13 @@ async def test_a_stop_while_connecting_to_socket_mode_ends_within_5_seconds(star
         seconds, code = await process.stop(signal.SIGTERM)
     assert code == 0 and seconds < STOP_WITHIN_S, (seconds, process.output)
     assert "Traceback" not in process.output  # the failed attempts were one line each
+
+
+async def test_a_stop_during_the_first_index_ends_within_5_seconds(start, fake_slack, tmp_path):
+    process = await start({"api_base_url": fake_slack.base_url}, data_dir=tmp_path / "fresh")
+    await process.wait_for("first start: indexing")
+    seconds, code = await process.stop(signal.SIGTERM)
+    assert code == 0 and seconds < STOP_WITHIN_S, (seconds, process.output)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
