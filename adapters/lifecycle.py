@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -26,6 +27,8 @@ from typing import Any, TypeVar
 import structlog
 
 from adapters.inflight import InFlight
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -57,6 +60,30 @@ class StartupFailure(Exception):
 
 class Stopped(Exception):
     """A stop signal arrived before the start finished."""
+
+
+def main(platform: str, argv: list[str] | None, check: Callable[[Settings], None],
+         serve: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]) -> int:
+    """`python -m adapters.<platform>`: settings checked (all problems listed, exit 2), then
+    `serve(settings, stop)` run until it ends or a signal stops it."""
+    parser = argparse.ArgumentParser(prog=f"python -m adapters.{platform.lower()}",
+                                     description=f"Run supportbot in {platform}.")
+    parser.add_argument("--config", help="settings file (default: config/supportbot.toml)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        check(settings)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REFUSED
+    configure_logging(settings.log_level)
+    return run(lambda stop: serve(settings, stop))
+
+
+def refuse(platform: str, problems: list[str]) -> None:
+    """Stop the start with every problem named at once (SettingsError: exit 2)."""
+    if problems:
+        raise SettingsError(f"The {platform} adapter cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:

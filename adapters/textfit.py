@@ -11,7 +11,7 @@ then sentence ends, then spaces; a code block cut in two is closed and reopened.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 FENCE = "```"
 ELLIPSIS = "…"
@@ -47,6 +47,19 @@ def truncate(text: str, limit: int, atoms: re.Pattern[str], ellipsis: str = ELLI
 
 def fits(text: str, limit: int) -> bool:
     return 0 < len(text) <= limit
+
+
+def pack_lines(head: str, lines: list[str], limit: int, more: Callable[[int], str]) -> str:
+    """`head` and as many of `lines` as fit in `limit` characters, one per line, then `more(n)`
+    for the n left out: a long list is summarised, never cut in the middle of a line."""
+    text = head
+    for shown, line in enumerate(lines):
+        left = len(lines) - shown - 1
+        reserve = len(more(left)) + 1 if left else 0
+        if len(text) + 1 + len(line) + reserve > limit:
+            return text + "\n" + more(len(lines) - shown)
+        text += "\n" + line
+    return text
 
 
 def _pieces(text: str, limit: int, atoms: re.Pattern[str]) -> Iterator[str]:

@@ -9,9 +9,7 @@ process within 5 seconds at any moment, answers in flight finished or apologised
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import sys
 
 import aiohttp
 import discord
@@ -20,8 +18,7 @@ import structlog
 from adapters import lifecycle
 from adapters.discord.client import SupportClient
 from adapters.lifecycle import StartupFailure, unless_stopped
-from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -43,8 +40,7 @@ def check_settings(settings: Settings) -> None:
         problems.append(NO_TOKEN)
     if settings.discord.escalation_channel_id is None:
         problems.append(NO_HANDOVER_CHANNEL)
-    if problems:
-        raise SettingsError("The Discord adapter cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
+    lifecycle.refuse("Discord", problems)
 
 
 async def check_token(token: str) -> None:
@@ -114,14 +110,4 @@ async def _connect(client: SupportClient) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m adapters.discord", description="Run supportbot in Discord.")
-    parser.add_argument("--config", help="settings file (default: config/supportbot.toml)")
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings(args.config)
-        check_settings(settings)
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return lifecycle.EXIT_REFUSED
-    configure_logging(settings.log_level)
-    return lifecycle.run(lambda stop: run(settings, stop))
+    return lifecycle.main("Discord", argv, check_settings, run)

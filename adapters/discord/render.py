@@ -68,14 +68,7 @@ def render_sources(sources: list[Source], limit: int = LIMIT) -> str:
     if not sources:
         return ""
     lines = [source_line(s) for s in sorted(sources, key=lambda s: s.number)]
-    text = "**Sources**"
-    for shown, line in enumerate(lines):
-        rest = len(lines) - shown - 1
-        reserve = len(_more_sources(rest)) + 1 if rest else 0
-        if len(text) + 1 + len(line) + reserve > limit:
-            return text + "\n" + _more_sources(len(lines) - shown)
-        text += "\n" + line
-    return text
+    return textfit.pack_lines("**Sources**", lines, limit, _more_sources)
 
 
 def source_line(source: Source) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.slack.mrkdwn import escape, fit, link, split, to_mrkdwn
+from adapters.textfit import pack_lines
 from adapters.slack.refs import ThreadRef
 from bot.knowledge.indexer import IndexSummary
 from bot.types import Answer, Escalation, Source
@@ -75,15 +76,7 @@ def sources_blocks(sources: list[Source]) -> list[Block]:
     if not sources:
         return []
     lines = [source_line(s) for s in sorted(sources, key=lambda s: s.number)]
-    text = "*Sources*"
-    for shown, line in enumerate(lines):
-        rest = len(lines) - shown - 1
-        reserve = len(_more_sources(rest)) + 1 if rest else 0
-        if len(text) + 1 + len(line) + reserve > SECTION_CHARS:
-            text += "\n" + _more_sources(len(lines) - shown)
-            break
-        text += "\n" + line
-    return [{"type": "context", "elements": [mrkdwn(text)]}]
+    return [{"type": "context", "elements": [mrkdwn(pack_lines("*Sources*", lines, SECTION_CHARS, _more_sources))]}]
 
 
 def source_line(source: Source) -> str:

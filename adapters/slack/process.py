@@ -9,10 +9,8 @@ stop the process within 5 seconds at any moment, answers in flight finished or a
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import sys
 
 import aiohttp
 import structlog
@@ -24,8 +22,7 @@ from adapters import lifecycle
 from adapters.lifecycle import StartupFailure, unless_stopped
 from adapters.slack.app import build_app, web_client
 from adapters.slack.runtime import Runtime
-from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, SlackSettings, load_settings
+from bot.settings import Settings, SlackSettings
 
 log = structlog.get_logger(__name__)
 
@@ -53,8 +50,7 @@ def check_settings(slack: SlackSettings) -> None:
     if not slack.staff_channel:
         problems.append("No staff channel: set slack.escalation_channel (or slack.staff_channels) to the "
                         "channel id where \"Talk to a human\" hand-overs go, and invite the bot there.")
-    if problems:
-        raise SettingsError("The Slack adapter cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
+    lifecycle.refuse("Slack", problems)
 
 
 async def check_credentials(slack: SlackSettings) -> None:
@@ -152,17 +148,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m adapters.slack", description="Run supportbot in Slack.")
-    parser.add_argument("--config", help="settings file (default: config/supportbot.toml)")
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings(args.config)
-        check_settings(settings.slack)
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return lifecycle.EXIT_REFUSED
-    configure_logging(settings.log_level)
-    return lifecycle.run(lambda stop: run(settings, stop))
+    return lifecycle.main("Slack", argv, lambda settings: check_settings(settings.slack), run)
 
 
 class _OneLineLogger(logging.LoggerAdapter):

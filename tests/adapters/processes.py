@@ -124,3 +124,20 @@ class AdapterProcess:
             await self.proc.wait()
         if self._reader:
             await self._reader
+
+
+class Processes:
+    """The processes a test started, killed at its end if still running."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.started: list[AdapterProcess] = []
+
+    async def start(self, args: list[str], env: dict[str, str]) -> AdapterProcess:
+        process = AdapterProcess(args, cwd=self.cwd, env=env)
+        self.started.append(await process.start())
+        return process
+
+    async def kill_all(self) -> None:
+        for process in self.started:
+            await process.kill()

@@ -38,22 +38,12 @@ from aiohttp import web
 
 from tests.fakes import discord_rules as rules
 from tests.fakes.discord_gateway import Gateway
-from tests.fakes.discord_payloads import (  # noqa: F401  (re-exported for the tests)
+from tests.fakes.discord_payloads import (
     APP_ID,
     BOT_ID,
     BOT_USER,
-    CUSTOMER_ID,
-    GUILD_ID,
     TIMESTAMP,
-    button_press,
-    channel_payload,
-    custom_ids,
-    guild_payload,
-    interaction_payload,
-    member_payload,
     message_payload,
-    role_payload,
-    slash_command,
     snowflake,
     thread_payload,
     user_payload,

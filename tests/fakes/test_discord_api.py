@@ -11,11 +11,10 @@ import discord
 import pytest
 from discord.http import Route
 
-from tests.fakes.discord_api import (
+from tests.fakes.discord_api import BOT_TOKEN, DiscordAPI
+from tests.fakes.discord_payloads import (
     BOT_ID,
-    BOT_TOKEN,
     CUSTOMER_ID,
-    DiscordAPI,
     channel_payload,
     interaction_payload,
     message_payload,

@@ -18,12 +18,11 @@ from pydantic import SecretStr
 
 from adapters.discord.client import SupportClient
 from bot.settings import DiscordSettings
-from tests.fakes.discord_api import (
+from tests.fakes.discord_api import BOT_TOKEN, DiscordAPI
+from tests.fakes.discord_payloads import (
     BOT_ID,
-    BOT_TOKEN,
     BOT_USER,
     GUILD_ID,
-    DiscordAPI,
     button_press,
     channel_payload,
     guild_payload,

@@ -9,7 +9,7 @@ from adapters.discord.cogs.commands import NOT_ADMIN
 from bot.state.guards import Lock
 from tests.adapters.discord.conftest import ADMIN_ROLE, AGENT, CUSTOMER, MANAGE_GUILD, settle
 from tests.conftest import make_settings
-from tests.fakes.discord_api import custom_ids
+from tests.fakes.discord_payloads import custom_ids
 
 
 def token_calls(api, interaction):
@@ -70,7 +70,7 @@ async def test_an_admin_reindex_is_answered_at_once_and_reported_by_dm(start_cli
     assert final is summary[0] and "3 added" in final["content"]
     assert bot.support.index.generation() == 1
 
-    by_permission = bot.command("reindex", user=AGENT, permissions=MANAGE_GUILD)
+    bot.command("reindex", user=AGENT, permissions=MANAGE_GUILD)  # admin by server permission
     await api.wait_for(lambda: [m for m in dm_messages(api, AGENT["id"]) if m["content"].startswith("✅")], timeout=60)
     assert bot.support.index.generation() == 2
 

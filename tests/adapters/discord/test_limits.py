@@ -12,7 +12,7 @@ from adapters.discord.render import ATOMS, LIMIT, escalation_report, render_answ
 from adapters.discord.views import answer_view, apology_view
 from tests.adapters import worst_cases
 from tests.adapters.discord.conftest import ESCALATION_CHANNEL, SUPPORT_CHANNEL, settle
-from tests.fakes.discord_api import GUILD_ID, custom_ids, thread_payload
+from tests.fakes.discord_payloads import GUILD_ID, custom_ids, thread_payload
 from tests.fakes.discord_rules import check_message
 
 BIGGEST_SNOWFLAKE = 2**63 - 1

@@ -12,9 +12,10 @@ import pytest
 
 from adapters.discord.process import INTENT_REFUSED, TOKEN_REFUSED
 from tests.adapters.discord.conftest import CUSTOMER, ESCALATION_CHANNEL
-from tests.adapters.processes import UNREACHABLE, AdapterProcess, settings_file
+from tests.adapters.processes import UNREACHABLE, AdapterProcess, Processes, settings_file
 from tests.fakes.anthropic_server import Reply
-from tests.fakes.discord_api import BOT_TOKEN, custom_ids, message_payload, snowflake
+from tests.fakes.discord_api import BOT_TOKEN
+from tests.fakes.discord_payloads import custom_ids, message_payload, snowflake
 
 STOP_WITHIN_S = 5.0
 
@@ -22,20 +23,17 @@ STOP_WITHIN_S = 5.0
 @pytest.fixture
 async def start(tmp_path, sample_root, api):
     """start(api_base=None, env=None, **sections) -> a started AdapterProcess against the fakes."""
-    started: list[AdapterProcess] = []
+    processes = Processes(tmp_path)
 
     async def start(api_base: str | None = None, env: dict | None = None, **sections) -> AdapterProcess:
         discord = {"escalation_channel_id": ESCALATION_CHANNEL, "edit_interval_s": 0.3, **sections.pop("discord", {})}
         config = settings_file(tmp_path, sample_root, {"discord": discord, **sections})
-        process = AdapterProcess(["-m", "tests.adapters.discord.against_fakes", "--config", str(config)],
-                                 cwd=tmp_path, env={"DISCORD_TOKEN": BOT_TOKEN, "FAKE_DISCORD_API": api_base or api.base,
-                                                    "FAKE_DISCORD_GATEWAY": api.gateway_url, **(env or {})})
-        started.append(await process.start())
-        return process
+        return await processes.start(["-m", "tests.adapters.discord.against_fakes", "--config", str(config)],
+                                     {"DISCORD_TOKEN": BOT_TOKEN, "FAKE_DISCORD_API": api_base or api.base,
+                                      "FAKE_DISCORD_GATEWAY": api.gateway_url, **(env or {})})
 
     yield start
-    for process in started:
-        await process.kill()
+    await processes.kill_all()
 
 
 # ----- start failures --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from adapters.slack.delivery import STREAM_BUFFER
-from tests.adapters.processes import UNREACHABLE, AdapterProcess, settings_file
+from tests.adapters.processes import UNREACHABLE, AdapterProcess, Processes, settings_file
 from tests.adapters.slack.harness import ASKER, DM, SIGNING_SECRET, event_body, new_ts, signed_headers
 from tests.fakes.anthropic_server import Reply
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
@@ -33,21 +33,17 @@ def free_port() -> int:
 @pytest.fixture
 async def start(tmp_path, sample_root):
     """start(slack_settings, env=None) -> a started AdapterProcess; killed afterwards if still running."""
-    started: list[AdapterProcess] = []
+    processes = Processes(tmp_path)
 
     async def start(slack: dict, env: dict | None = None, data_dir=None, **sections) -> AdapterProcess:
         values = {"mode": "http", "http_host": "127.0.0.1", "http_port": free_port(), "escalation_channel": "CSTAFF",
                   "staff_channels": ["CSTAFF"], **slack}
         config = settings_file(tmp_path, sample_root, {"slack": values, **sections}, data_dir=data_dir)
-        process = AdapterProcess(["-m", "adapters.slack", "--config", str(config)], cwd=tmp_path,
-                                 env={"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                                      **(env or {})})
-        started.append(await process.start())
-        return process
+        return await processes.start(["-m", "adapters.slack", "--config", str(config)],
+                                     {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, **(env or {})})
 
     yield start
-    for process in started:
-        await process.kill()
+    await processes.kill_all()
 
 
 # ----- start failures --------------------------------------------------------------------------
