@@ -34,7 +34,8 @@ class DiscordSettings(BaseModel):
         "none", description="members with this server permission may run /reindex too (opt-in: "
         "it applies in every server the bot is in)"
     )
-    escalation_channel_id: int | None = Field(None, description="staff channel that receives hand-overs")
+    escalation_channel_id: int | None = Field(
+        None, description="staff channel that receives hand-overs (the adapter does not start without it)")
     support_role_id: int | None = Field(None, description="role mentioned on each hand-over")
     edit_interval_s: float = Field(
         1.0, ge=0.2, le=10, description="at most one edit of a streaming answer per this many seconds"

@@ -31,6 +31,16 @@ HANDED_OVER = ("A person from our support team is handling this conversation, so
                "of it. I'll be back here once they mark it resolved.")
 
 
+async def respond_privately(respond, text: str, reply_blocks: list[dict[str, Any]] | None = None) -> None:
+    """A message only the person sees, through the request's response_url. Slack answers a refused
+    one with an HTTP error rather than an exception, so it is checked here and logged."""
+    kwargs: dict[str, Any] = {"blocks": reply_blocks} if reply_blocks is not None else {}
+    response = await respond(text=text, response_type="ephemeral", replace_original=False, **kwargs)
+    status = getattr(response, "status_code", 200)
+    if status != 200:
+        log.error("Slack refused a private reply", status=status, body=getattr(response, "body", ""))
+
+
 async def handed_over(bot: SupportBot, client: AsyncWebClient, message: Message, *, notify: bool) -> bool:
     """Quiet in an escalated thread; someone who addressed the bot directly is told why, privately."""
     if not await bot.is_escalated(ThreadRef(message.channel, message.thread).conversation):
