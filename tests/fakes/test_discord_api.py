@@ -244,3 +244,26 @@ async def test_every_refusal_is_recorded(http, api):
     await refused(post(http, {"content": ""}))
     [call] = api.rejected()
     assert (call.route, call.status, call.answer["code"]) == ("/channels/{id}/messages", 400, 50006)
+
+
+# ----- the gateway (for process tests) -------------------------------------------------------------
+
+async def identify(api, token: str, intents: int = 0) -> tuple[dict | None, int | None]:
+    """The first dispatch after IDENTIFY, or the close code if the gateway refused it."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(api.gateway_url) as socket:
+        assert (await socket.receive_json())["op"] == 10  # HELLO
+        await socket.send_json({"op": 2, "d": {"token": token, "intents": intents, "properties": {}}})
+        message = await socket.receive()
+        if message.type != aiohttp.WSMsgType.TEXT:
+            return None, socket.close_code
+        await socket.send_json({"op": 1, "d": None})
+        assert (await socket.receive_json())["op"] == 11  # HEARTBEAT_ACK
+        return message.json(), None
+
+
+async def test_the_gateway_identifies_the_bot_and_refuses_what_discord_refuses(api):
+    ready, _ = await identify(api, BOT_TOKEN, intents=1 << 15)
+    assert ready["t"] == "READY" and ready["d"]["user"]["id"] == str(BOT_ID)
+    assert (await identify(api, "wrong"))[1] == 4004  # authentication failed
+    api.gateway.message_content_allowed = False
+    assert (await identify(api, BOT_TOKEN, intents=1 << 15))[1] == 4014  # disallowed intents
