@@ -28,6 +28,7 @@ import structlog
 
 from adapters.inflight import InFlight
 from bot.logs import configure_logging
+from bot.prompts import PromptError
 from bot.settings import Settings, SettingsError, load_settings
 
 log = structlog.get_logger(__name__)
@@ -87,7 +88,8 @@ def refuse(platform: str, problems: list[str]) -> None:
 
 
 def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:
-    """Run `main(stop)` until it returns or a signal stops it; the process's exit code."""
+    """Run `main(stop)` until it returns or a signal stops it, then exit the process with its
+    code (see _exit_now): only the adapters' entry points call this."""
     try:
         code = asyncio.run(_supervise(main))
         log.warning("stopped")
@@ -136,7 +138,7 @@ async def unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T:
         waiter.cancel()
     if not task.done():
         task.cancel()
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         raise Stopped
     return task.result()
@@ -145,9 +147,6 @@ async def unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T:
 async def in_thread(build: Callable[..., T], *args: Any) -> T:
     """Build something heavy (the bot: model, index, prompts) off the event loop; a problem with
     the settings or the prompt files becomes a one-line StartupFailure, not a traceback."""
-    from bot.prompts import PromptError
-    from bot.settings import SettingsError
-
     try:
         return await asyncio.to_thread(build, *args)
     except (SettingsError, PromptError) as exc:
