@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fakes" / "rules"
-DOCS_CHECKED = "2026-11-29"
+DOCS_CHECKED = "2026-11-28"
 
 # ----- Slack: facts from docs.slack.dev that the OpenAPI file does not carry ---------------------
 
