@@ -34,12 +34,16 @@ class DiscordSettings(BaseModel):
         "none", description="members with this server permission may run /reindex too (opt-in: "
         "it applies in every server the bot is in)"
     )
-    escalation_channel_id: int | None = Field(None, description="staff channel that receives hand-overs")
+    escalation_channel_id: int | None = Field(
+        None, description="staff channel that receives hand-overs (the adapter does not start without it)")
     support_role_id: int | None = Field(None, description="role mentioned on each hand-over")
     edit_interval_s: float = Field(
         1.0, ge=0.2, le=10, description="at most one edit of a streaming answer per this many seconds"
     )
     sync_commands: bool = Field(True, description="register /ask and /reindex at start")
+    startup_retry_s: float = Field(
+        60, ge=1, le=3600, description="how long to keep retrying when Discord cannot be reached at start",
+    )
     command_guild_ids: list[int] = Field(
         default_factory=list,
         description="register the commands in these servers only (instant); empty = globally",
@@ -62,16 +66,23 @@ class SlackSettings(BaseModel):
     http_port: int = Field(3000, ge=1, le=65535)
     http_path: str = Field("/slack/events", pattern=r"^/")
     api_base_url: str | None = Field(None, description="Slack Web API base URL (a proxy); unset = Slack")
+    startup_retry_s: float = Field(
+        60, ge=1, le=3600, description="how long to keep retrying when Slack cannot be reached at start",
+    )
     staff_channels: list[str] = Field(default_factory=list, description="channels answered as staff")
     auto_answer_channels: list[str] = Field(default_factory=list,
                                             description="channels where every message is answered")
     escalation_channel: str = Field("", description="where hand-overs are posted; default: first staff channel")
     support_group: str = Field("", description="S… user group (or U… user) mentioned on hand-over")
     admin_users: list[str] = Field(default_factory=list, description="U… ids allowed to /reindex")
+    experience: Literal["agent", "assistant"] = Field(
+        "agent", description="how the app lives in DMs: \"agent\" for apps whose manifest has "
+        "features.agent_view (every new app), \"assistant\" for existing apps still on assistant_view",
+    )
     suggested_prompts: list[str] = Field(
         default_factory=lambda: ["How do I return an item?", "How long does shipping take?",
                                  "What does the warranty cover?"],
-        max_length=4, description="offered when someone opens the assistant (Slack shows up to 4)",
+        max_length=4, description="offered when someone opens a DM with the app (Slack shows up to 4)",
     )
 
     @model_validator(mode="before")

@@ -7,6 +7,7 @@ import structlog
 from discord.ext import commands
 
 from adapters.discord.cogs.commands import Commands
+from adapters.inflight import InFlight
 from adapters.discord.cogs.handover import Handover
 from adapters.discord.cogs.messages import Messages
 from adapters.discord.views import DYNAMIC_ITEMS
@@ -33,6 +34,7 @@ class SupportClient(commands.Bot):
                          allowed_mentions=discord.AllowedMentions.none(), **options)
         self.support = support
         self.discord_settings = settings
+        self.inflight = InFlight()  # answers and reindexes running: a stop waits for them
 
     async def setup_hook(self) -> None:
         # Buttons are matched by custom_id template, so old messages' buttons work after a restart.

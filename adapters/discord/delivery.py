@@ -14,6 +14,7 @@ import discord
 import structlog
 
 from adapters.discord.render import render_answer, streaming_preview
+from adapters.lifecycle import finish_before_stop
 from adapters.discord.views import answer_view, apology_view
 from bot.service import SupportBot
 from bot.types import Answer, Inquiry
@@ -120,12 +121,20 @@ async def deliver(support: SupportBot, inquiry: Inquiry, surface: Surface, *,
         with support.observer.posting("discord"):
             await show_answer(surface, answer)
         return answer
+    except asyncio.CancelledError:  # the adapter is stopping: the apology, not half an answer
+        await finish_before_stop(_stop_then_apologise(live, support, surface, inquiry), "post the apology")
+        raise
     except Exception as exc:
         log.exception("answering failed; apologising", conversation=str(inquiry.conversation),
                       error=repr(exc))
         await live.stop()
         await show_apology(support, surface, inquiry)
         return None
+
+
+async def _stop_then_apologise(live: LiveText, support: SupportBot, surface: Surface, inquiry: Inquiry) -> None:
+    await live.stop()
+    await show_apology(support, surface, inquiry)
 
 
 async def show_answer(surface: Surface, answer: Answer) -> None:

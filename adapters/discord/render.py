@@ -1,9 +1,12 @@
-"""Neutral answers and hand-overs -> Discord message text and button specs. Pure functions.
+"""Neutral answers and hand-overs -> Discord message text and button specs. Pure functions: the
+one place text becomes Discord text.
 
 Discord messages hold 2,000 characters. Long answers are split at paragraph, line, sentence and
-word boundaries, in that order of preference, and the numbered sources always follow the text
-(on the last message, or on their own when they do not fit). Source links are masked links with
-the URL in angle brackets, which Discord shows without an embed ("unfurl").
+word boundaries, in that order of preference, never inside a masked link or a mention
+(adapters/textfit.py), and the numbered sources always follow the text (on the last message, or
+on their own when they do not fit). Source links are masked links with the URL in angle
+brackets, which Discord shows without an embed ("unfurl"); a list longer than one message ends
+with "…and N more sources".
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from adapters import textfit
 from adapters.discord.convert import is_private, link_to
 from bot.knowledge.indexer import IndexSummary
 from bot.types import Answer, Escalation, Source, Turn
 
 LIMIT = 2000
-FENCE = "```"
+FENCE = textfit.FENCE
 QUOTE_TURN_CHARS = 300  # per transcript turn in the staff channel
-# Preferred split points, best first: paragraphs, lines, sentence ends, any whitespace.
-_SEPARATORS = (r"\n[ \t]*\n", r"\n", r"(?<=[.!?;:])[ \t]+", r"[ \t]+")
+TITLE_CHARS = 120  # a source's title in the list (the link itself is not shortened)
+URL_CHARS = 500  # a longer address is not linked: it would crowd the other sources out
+# Markup that must stay whole: masked links and <…> mentions, channels and bare links.
+ATOMS = re.compile(r"\[[^\[\]\n]*\]\(<?[^()\s]*>?\)|<[^<>\s]*>")
 
 
 @dataclass(frozen=True)
@@ -57,79 +63,39 @@ def render_answer(answer: Answer, limit: int = LIMIT) -> list[str]:
     return chunks
 
 
-def render_sources(sources: list[Source]) -> str:
+def render_sources(sources: list[Source], limit: int = LIMIT) -> str:
+    """The numbered list, within one message: lines that do not fit become "…and N more sources"."""
     if not sources:
         return ""
-    lines = ["**Sources**"]
-    for source in sorted(sources, key=lambda s: s.number):
-        title = _link_label(source.title + (f" › {source.heading}" if source.heading else ""))
-        if re.match(r"https?://\S+$", source.url or ""):
-            lines.append(f"[{source.number}] [{title}](<{source.url.replace('>', '%3E')}>)")
-        else:
-            lines.append(f"[{source.number}] {title}")
-    return "\n".join(lines)
+    lines = [source_line(s) for s in sorted(sources, key=lambda s: s.number)]
+    return textfit.pack_lines("**Sources**", lines, limit, _more_sources)
+
+
+def source_line(source: Source) -> str:
+    title = _link_label(source.title + (f" › {source.heading}" if source.heading else ""))
+    url = (source.url or "").replace(">", "%3E").replace(")", "%29")
+    if re.match(r"https?://\S+$", url) and len(url) <= URL_CHARS:
+        return f"[{source.number}] [{title}](<{url}>)"
+    return f"[{source.number}] {title}"
+
+
+def _more_sources(count: int) -> str:
+    return f"*…and {count} more source{'s' if count != 1 else ''}*"
 
 
 def streaming_preview(text: str, limit: int = LIMIT) -> str:
     """What the message shows while the answer is still arriving."""
     cursor = " …"
-    text = text.strip()
-    if len(text) + len(cursor) > limit:
-        text = text[: limit - len(cursor)].rsplit(" ", 1)[0]
+    text = textfit.truncate(text, limit - len(cursor), ATOMS, ellipsis="")
     if text.count(FENCE) % 2:
-        text = _shorten(text, limit - len(cursor) - 4) + "\n" + FENCE
-    return text + cursor
+        text = textfit.truncate(text, limit - len(cursor) - 4, ATOMS, ellipsis="") + "\n" + FENCE
+    return (text or "…") + cursor
 
 
 def split_text(text: str, limit: int = LIMIT) -> list[str]:
-    """`text` in pieces of at most `limit` characters, cut at the best boundary available.
-    A code block cut in two is closed and reopened, so both halves render as code."""
-    if len(text) <= limit:
-        return [text]
-    # Leave room for a closing fence and a reopening one with its language name.
-    room = limit - 32 if FENCE in text else limit
-    return _balance_fences(_split(text, room, _SEPARATORS))
-
-
-def _split(text: str, limit: int, separators: tuple[str, ...]) -> list[str]:
-    if len(text) <= limit:
-        return [text]
-    if not separators:
-        return [text[i:i + limit] for i in range(0, len(text), limit)]
-    parts = re.split(f"({separators[0]})", text)  # text, separator, text, ...
-    pieces: list[str] = []
-    current = ""
-    for index in range(0, len(parts), 2):
-        part = parts[index]
-        glue = parts[index - 1] if index else ""
-        if current and len(current) + len(glue) + len(part) <= limit:
-            current += glue + part
-            continue
-        if current:
-            pieces.append(current)
-        if len(part) <= limit:
-            current = part
-        else:  # too long even alone: cut it at the next-best boundary
-            *whole, current = _split(part, limit, separators[1:])
-            pieces += whole
-    if current:
-        pieces.append(current)
-    return [p.strip("\n") for p in pieces if p.strip()]
-
-
-def _balance_fences(pieces: list[str]) -> list[str]:
-    balanced: list[str] = []
-    reopen = ""
-    for piece in pieces:
-        piece = reopen + piece
-        if piece.count(FENCE) % 2:  # ends inside a code block
-            language = re.findall(r"```(\w{0,20})", piece)[-1]
-            balanced.append(piece + "\n" + FENCE)
-            reopen = FENCE + language + "\n"
-        else:
-            balanced.append(piece)
-            reopen = ""
-    return balanced
+    """`text` in pieces of at most `limit` characters, cut at the best boundary available and
+    never inside a link or mention. A code block cut in two is closed and reopened."""
+    return textfit.split(text, limit, ATOMS) or ["…"]
 
 
 # ----- hand-over -----------------------------------------------------------------------------
@@ -202,9 +168,9 @@ def summary_text(summary: IndexSummary) -> str:
 # ----- small helpers -------------------------------------------------------------------------
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return textfit.truncate(text, limit, ATOMS)
 
 
 def _link_label(title: str) -> str:
-    """Square brackets would end a masked link's label early."""
-    return title.replace("[", "(").replace("]", ")").strip() or "Source"
+    """Square brackets would end a masked link's label early; long titles are shortened."""
+    return _shorten(title.replace("[", "(").replace("]", ")"), TITLE_CHARS) or "Source"

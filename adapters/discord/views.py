@@ -45,10 +45,11 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button],
         return cls(match["action"], match["answer_id"], label=item.label or "", style=item.style)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        if self.action == "human":
-            await _handover(interaction).talk_to_human(interaction, answer_id=self.answer_id)
-        else:
-            await _handover(interaction).rate(interaction, self.answer_id, helpful=self.action == "yes")
+        async with interaction.client.inflight.working():  # type: ignore[attr-defined]
+            if self.action == "human":
+                await _handover(interaction).talk_to_human(interaction, answer_id=self.answer_id)
+            else:
+                await _handover(interaction).rate(interaction, self.answer_id, helpful=self.action == "yes")
 
 
 class HumanHereButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -65,7 +66,8 @@ class HumanHereButton(discord.ui.DynamicItem[discord.ui.Button],
         return cls(ConversationKey(PLATFORM, match["channel"], match["thread"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _handover(interaction).talk_to_human(interaction, conversation=self.conversation)
+        async with interaction.client.inflight.working():  # type: ignore[attr-defined]
+            await _handover(interaction).talk_to_human(interaction, conversation=self.conversation)
 
 
 class ResolveButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -81,7 +83,8 @@ class ResolveButton(discord.ui.DynamicItem[discord.ui.Button],
         return cls(match["escalation_id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _handover(interaction).resolve(interaction, self.escalation_id)
+        async with interaction.client.inflight.working():  # type: ignore[attr-defined]
+            await _handover(interaction).resolve(interaction, self.escalation_id)
 
 
 DYNAMIC_ITEMS = (AnswerButton, HumanHereButton, ResolveButton)

@@ -1,7 +1,7 @@
-"""`python -m adapters.slack`: run the Slack adapter (see adapters/slack/app.py)."""
+"""`python -m adapters.slack`: run the Slack adapter (see adapters/slack/process.py)."""
 
 import sys
 
-from adapters.slack.app import main
+from adapters.slack.process import main
 
 sys.exit(main())

@@ -1,14 +1,18 @@
 """Neutral values -> Block Kit, as pure functions (no client, no I/O): tested without a network.
 
-Slack's limits shape these: a section holds at most 3,000 characters, a message at most 50
-blocks, a button label 75 characters and a button value 2,000.
+Every message is built within Slack's limits, measured on the escaped text (the numbers are
+Block Kit's; tests/fakes/rules/slack.json names their pages): a text object holds at most 3,000
+characters, a message at most 50 blocks, a button label 75 characters and a button value 2,000.
+Long answers are split between paragraphs into several sections, long source lists end with
+"…and N more sources", and nothing is cut inside an entity or a link (adapters/slack/mrkdwn.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from adapters.slack.mrkdwn import escape, link, to_mrkdwn
+from adapters.slack.mrkdwn import escape, fit, link, split, to_mrkdwn
+from adapters.textfit import pack_lines
 from adapters.slack.refs import ThreadRef
 from bot.knowledge.indexer import IndexSummary
 from bot.types import Answer, Escalation, Source
@@ -21,8 +25,13 @@ NOT_HELPFUL = "feedback_not_helpful"
 MARK_RESOLVED = "mark_resolved"
 
 PLACEHOLDER = ":hourglass_flowing_sand: Looking through our policies…"
-SECTION_CHARS = 3000
+SECTION_CHARS = 3000  # a text object (section, context element)
 MAX_BLOCKS = 50
+# Slack also refuses a message whose blocks hold about 13,000 characters in all (msg_blocks_too_long;
+# seen in practice, not documented): an answer's text stops well short of that.
+ANSWER_CHARS = 9000
+QUESTION_CHARS = 2000  # a customer's question quoted in a hand-over
+SHORTENED = "_(The answer is longer than one Slack message can hold; ask me about one part of it.)_"
 STAGE_LABELS = {"load": "Reading documents", "split": "Splitting changed documents",
                 "embed": "Embedding passages"}
 
@@ -31,8 +40,24 @@ STAGE_LABELS = {"load": "Reading documents", "split": "Splitting changed documen
 
 def answer_blocks(answer: Answer, ref: ThreadRef) -> list[Block]:
     """The whole reply: the answer in mrkdwn, its sources, then the buttons."""
-    body = text_sections(to_mrkdwn(answer.text, answer.sources))
-    return (body + footer_blocks(answer, ref))[:MAX_BLOCKS]
+    footer = footer_blocks(answer, ref)
+    return answer_text_blocks(to_mrkdwn(answer.text, answer.sources), room=MAX_BLOCKS - len(footer)) + footer
+
+
+def answer_text_blocks(text: str, room: int = MAX_BLOCKS) -> list[Block]:
+    """An answer's text as sections; one too long for a message is shortened, and says so."""
+    sections = [b["text"]["text"] for b in text_sections(text)]
+    if len(sections) <= room and sum(map(len, sections)) <= ANSWER_CHARS:
+        return [section(piece) for piece in sections]
+    kept: list[str] = []
+    for piece in sections[: room - 1]:
+        left = ANSWER_CHARS - sum(map(len, kept))
+        if len(piece) > left:
+            if left >= 200:
+                kept.append(fit(piece, left))
+            break
+        kept.append(piece)
+    return [section(piece) for piece in kept] + [section(SHORTENED)]
 
 
 def footer_blocks(answer: Answer, ref: ThreadRef) -> list[Block]:
@@ -46,11 +71,21 @@ def notification_text(text: str) -> str:
 
 
 def sources_blocks(sources: list[Source]) -> list[Block]:
+    """The numbered sources in one context element: as many lines as fit in its 3,000 characters,
+    then "…and N more sources" (the answer's own [n] links still reach every one)."""
     if not sources:
         return []
-    lines = [f"{s.number}. {link(s.url, s.title)}" + (f" · {escape(s.heading)}" if s.heading else "")
-             for s in sorted(sources, key=lambda s: s.number)]
-    return [{"type": "context", "elements": [mrkdwn("*Sources*\n" + clip("\n".join(lines), SECTION_CHARS))]}]
+    lines = [source_line(s) for s in sorted(sources, key=lambda s: s.number)]
+    return [{"type": "context", "elements": [mrkdwn(pack_lines("*Sources*", lines, SECTION_CHARS, _more_sources))]}]
+
+
+def source_line(source: Source) -> str:
+    heading = f" · {fit(escape(source.heading), 100)}" if source.heading else ""
+    return f"{source.number}. {link(source.url, source.title)}{heading}"
+
+
+def _more_sources(count: int) -> str:
+    return f"_…and {count} more source{'s' if count != 1 else ''}_"
 
 
 def action_blocks(answer: Answer, ref: ThreadRef) -> list[Block]:
@@ -83,7 +118,8 @@ def escalation_blocks(escalation: Escalation, *, permalink: str, support_mention
         section("*Question*\n" + quote(escalation.question or "(not recorded: open the thread)")),
     ]
     if answer is not None:
-        blocks.append(section("*The bot's answer*\n" + clip(to_mrkdwn(answer.text, answer.sources), 2800)))
+        title = "*The bot's answer*\n"
+        blocks.append(section(title + fit(to_mrkdwn(answer.text, answer.sources), SECTION_CHARS - len(title))))
         blocks += sources_blocks(answer.sources)
     where = link(permalink, "Open the thread") if permalink else f"Thread {escalation.conversation.thread}"
     blocks.append({"type": "context", "elements": [mrkdwn(where)]})
@@ -121,9 +157,9 @@ def reindex_summary_text(summary: IndexSummary) -> str:
         f"{summary.deleted} deleted ({summary.documents_total} in all).",
         f"Passages: {summary.chunks_embedded} embedded, {summary.chunks_total} in the index.",
     ]
-    lines += [f":warning: Skipped {escape(str(error))} (its previously indexed text is kept)"
+    lines += [f":warning: Skipped {fit(escape(str(error)), 300)} (its previously indexed text is kept)"
               for error in summary.errors]
-    return clip("\n".join(lines), SECTION_CHARS)
+    return fit("\n".join(lines), SECTION_CHARS)
 
 
 # ----- small builders --------------------------------------------------------------------------
@@ -133,11 +169,11 @@ def mrkdwn(text: str) -> Block:
 
 
 def section(text: str) -> Block:
-    return {"type": "section", "text": mrkdwn(clip(text, SECTION_CHARS))}
+    return {"type": "section", "text": mrkdwn(fit(text, SECTION_CHARS))}
 
 
 def button(label: str, action_id: str, value: str, *, primary: bool = False) -> Block:
-    element: Block = {"type": "button", "text": {"type": "plain_text", "text": label[:75], "emoji": True},
+    element: Block = {"type": "button", "text": {"type": "plain_text", "text": clip(label, 75), "emoji": True},
                       "action_id": action_id, "value": value}
     if primary:
         element["style"] = "primary"
@@ -146,17 +182,13 @@ def button(label: str, action_id: str, value: str, *, primary: bool = False) -> 
 
 def text_sections(text: str) -> list[Block]:
     """Long text as several sections, split between paragraphs (or lines) where possible."""
-    sections, rest = [], text.strip()
-    while len(rest) > SECTION_CHARS:
-        cut = max(rest.rfind("\n\n", 0, SECTION_CHARS), rest.rfind("\n", 0, SECTION_CHARS))
-        cut = cut if cut > SECTION_CHARS // 2 else SECTION_CHARS
-        sections.append(section(rest[:cut]))
-        rest = rest[cut:].lstrip("\n")
-    return [*sections, section(rest)] if rest else sections
+    return [section(piece) for piece in split(text, SECTION_CHARS)]
 
 
 def quote(text: str) -> str:
-    return "\n".join("> " + escape(line) for line in clip(text, 1500).splitlines() or [""])
+    """A customer's words as a block quote, escaped, at most QUESTION_CHARS once escaped."""
+    quoted = "\n".join("> " + escape(line) for line in clip(text, QUESTION_CHARS).splitlines() or [""])
+    return fit(quoted, QUESTION_CHARS)
 
 
 def clip(text: str, limit: int) -> str:

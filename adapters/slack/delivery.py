@@ -6,6 +6,7 @@ call) ends as the apology with a "Talk to a human" button, posted by whichever w
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -13,12 +14,41 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.lifecycle import finish_before_stop
 from adapters.slack import blocks
+from adapters.slack.convert import Message
 from adapters.slack.refs import ThreadRef
 from bot.service import SupportBot
 from bot.types import Inquiry
 
 log = structlog.get_logger(__name__)
+# chat.appendStream takes at most 12,000 characters of markdown_text a call; slack_sdk's stream
+# holds back up to STREAM_BUFFER of them before sending, so each piece we hand it stays below both.
+STREAM_BUFFER = 256
+STREAM_PIECE = 12_000 - STREAM_BUFFER
+THINKING = "is looking through our policies…"
+HANDED_OVER = ("A person from our support team is handling this conversation, so I'm staying out "
+               "of it. I'll be back here once they mark it resolved.")
+
+
+async def respond_privately(respond, text: str, reply_blocks: list[dict[str, Any]] | None = None) -> None:
+    """A message only the person sees, through the request's response_url. Slack answers a refused
+    one with an HTTP error rather than an exception, so it is checked here and logged."""
+    kwargs: dict[str, Any] = {"blocks": reply_blocks} if reply_blocks is not None else {}
+    response = await respond(text=text, response_type="ephemeral", replace_original=False, **kwargs)
+    status = getattr(response, "status_code", 200)
+    if status != 200:
+        log.error("Slack refused a private reply", status=status, body=getattr(response, "body", ""))
+
+
+async def handed_over(bot: SupportBot, client: AsyncWebClient, message: Message, *, notify: bool) -> bool:
+    """Quiet in an escalated thread; someone who addressed the bot directly is told why, privately."""
+    if not await bot.is_escalated(ThreadRef(message.channel, message.thread).conversation):
+        return False
+    if notify:
+        await client.chat_postEphemeral(channel=message.channel, user=message.user,
+                                        thread_ts=message.thread, text=HANDED_OVER)
+    return True
 
 
 async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry,
@@ -31,9 +61,24 @@ async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inqui
         answer = await bot.answer(inquiry)
         with bot.observer.posting("slack"):
             await message.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+    except asyncio.CancelledError:  # the adapter is stopping: no "looking…" left behind
+        await finish_before_stop(message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology()),
+                                 "replace the placeholder")
+        raise
     except Exception as exc:
         log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
         await message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology())
+
+
+async def answer_in_dm(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry, ref: ThreadRef, *,
+                       team: str, user: str) -> None:
+    """A DM (either messaging experience): a "thinking" status in its thread at once, then the
+    answer streamed there. Slack clears the status when the reply arrives."""
+    try:
+        await client.assistant_threads_setStatus(channel_id=ref.channel, thread_ts=ref.thread, status=THINKING)
+    except Exception as exc:  # a status is a nicety; the answer still goes out
+        log.warning("could not set the thinking status", error=repr(exc))
+    await answer_with_stream(bot, client, inquiry, ref, team=team, user=user)
 
 
 async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry, ref: ThreadRef,
@@ -43,12 +88,15 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
     Answers that are not generated (cached, extractive, declined) arrive whole and are posted
     whole. If what streamed is not the final answer (the model failed mid-way and the service
     fell back to quoting the policy, or citations were dropped), the streamed message is replaced
-    by the final one. The caller has set the "thinking" status; Slack clears it on our reply.
+    by the final one.
     """
-    stream = _Stream(await client.chat_stream(channel=ref.channel, thread_ts=ref.thread,
+    stream = _Stream(await client.chat_stream(channel=ref.channel, thread_ts=ref.thread, buffer_size=STREAM_BUFFER,
                                               recipient_team_id=team or None, recipient_user_id=user))
     try:
         answer = await bot.answer(inquiry, on_delta=stream.append)
+    except asyncio.CancelledError:  # the adapter is stopping: close the stream with the apology
+        await finish_before_stop(_apologise_after(stream, bot, client, ref), "close the stream")
+        raise
     except Exception as exc:
         log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
         await _apologise_after(stream, bot, client, ref)
@@ -88,7 +136,8 @@ class _Stream:
             return
         self.text += piece
         try:
-            await self.stream.append(markdown_text=piece)
+            for start in range(0, len(piece), STREAM_PIECE):
+                await self.stream.append(markdown_text=piece[start:start + STREAM_PIECE])
         except Exception as exc:
             log.warning("streaming to Slack failed; posting the answer whole", error=repr(exc))
             self.broken = True

@@ -1,17 +1,23 @@
-"""A local mock of Slack's Web API for tests: records every call, answers like Slack does.
+"""A local Slack Web API for tests: answers like Slack, refuses what Slack refuses, records every call.
 
-Standard library only, on a free port in a background thread, so the real slack_sdk client
-(and bolt on top of it) talks to it over HTTP::
+Standard library only, on a free port in a background thread, so the real slack_sdk client (and
+bolt on top of it) talks to it over HTTP::
 
-    with FakeSlack() as slack:
-        client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+    with FakeSlack(channels={"C1": "public"}) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
         await client.chat_postMessage(channel="C1", text="hi")
         assert slack.calls("chat.postMessage")[0].args["text"] == "hi"
 
+Strict as Slack is (tests/fakes/slack_rules.py holds the rules, derived from Slack's specs):
+unknown methods, a bad token, missing arguments, scopes the app manifest does not grant, channels
+it does not know or the bot is not in, updates of messages that do not exist or are not the bot's,
+blocks beyond Block Kit's limits, stream calls out of order. Channels must be declared
+(`channels=` or add_channel); people's messages the bot refers to (permalinks, statuses) are
+declared with add_user_message, as they would exist in Slack.
+
 `response_url` (what `respond()` posts to) is served too: use `slack.response_url("name")` in
-payloads and read the posts with `slack.calls("response_url")`. `fail_next()` makes the next
-call to a method fail once: HTTP 429 with Retry-After, or Slack's `{"ok": false, "error": …}`.
-The response shapes follow Slack's method reference pages (https://docs.slack.dev/reference/methods).
+payloads and read the posts with `slack.calls("response_url")`. `fail_next()` makes the next call
+to a method fail once: HTTP 429 with Retry-After, or Slack's `{"ok": false, "error": …}`.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-TEAM_ID = "T0TEAM"
-BOT_USER_ID = "U0BOT"
-BOT_ID = "B0BOT"
+from tests.fakes import slack_rules as rules
+from tests.fakes.slack_methods import BOT_ID, BOT_USER_ID, TEAM_ID, Message, SlackMethods  # noqa: F401
+BOT_TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
 
 
 @dataclass
@@ -47,14 +54,24 @@ class Failure:
     retry_after: int = 0
 
 
-class FakeSlack:
-    def __init__(self) -> None:
+class FakeSlack(SlackMethods):
+    def __init__(self, channels: dict[str, str] | None = None, *, not_member: tuple[str, ...] = (),
+                 scopes: set[str] | None = None, experience: str | None = None) -> None:
+        """channels: id -> "public", "private" or "im"; not_member: public channels the bot is not in.
+        scopes and experience ("agent" or "assistant") default to the app manifest's."""
+        manifest = rules.manifest()
+        self.scopes = set(scopes) if scopes is not None else rules.granted_scopes(manifest)
+        self.experience = experience or ("agent" if "agent_view" in manifest["features"] else "assistant")
+        self.bot_token, self.app_token = BOT_TOKEN, APP_TOKEN
+        self.channels: dict[str, str] = dict(channels or {})
+        self.not_member = set(not_member)
+        self.store: dict[tuple[str, str], Message] = {}
+        self.prompts: dict[str, list[dict[str, str]]] = {}  # suggested prompts shown, per DM channel
         self._calls: list[Call] = []
         self._failures: dict[str, list[Failure]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ----- lifecycle -----------------------------------------------------------------------
 
@@ -63,9 +80,7 @@ class FakeSlack:
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         # A short poll interval: shutdown() waits for the next poll, and every test stops a server.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -92,6 +107,18 @@ class FakeSlack:
     def response_url(self, name: str = "r") -> str:
         return f"{self.origin}/response/{name}"
 
+    # ----- the workspace -----------------------------------------------------------------------
+
+    def add_channel(self, channel: str, kind: str = "public", *, member: bool = True) -> None:
+        with self._lock:
+            self.channels[channel] = kind
+            (self.not_member.discard if member else self.not_member.add)(channel)
+
+    def add_user_message(self, channel: str, ts: str, user: str, text: str = "", thread_ts: str | None = None) -> None:
+        """A message a person wrote, as it exists in Slack before the bot hears of it."""
+        with self._lock:
+            self.store[(channel, ts)] = Message(channel, ts, user, text, thread_ts=thread_ts)
+
     # ----- scripting and reading ---------------------------------------------------------------
 
     def fail_next(self, method: str, failure: Failure) -> None:
@@ -105,19 +132,18 @@ class FakeSlack:
     def methods(self) -> list[str]:
         return [c.method for c in self.calls()]
 
+    def rejected(self) -> list[Call]:
+        """Calls Slack would have refused (excluding failures a test scripted with fail_next)."""
+        return [c for c in self.calls() if not c.result.get("ok", True) and not c.result.get("scripted")]
+
     def messages(self, channel: str, thread: str | None = None) -> list[dict[str, Any]]:
-        """What the bot's messages in a channel (or one thread) finally say: each posted message
-        with its later chat.update applied, in the order they were posted."""
-        found: dict[str, dict[str, Any]] = {}
-        for call in self.calls():
-            if not call.result.get("ok"):
-                continue
-            if call.method == "chat.postMessage" and call.result.get("channel") == channel and (
-                    thread is None or call.args.get("thread_ts") == thread):
-                found[call.result["ts"]] = {**call.args, "ts": call.result["ts"]}
-            elif call.method == "chat.update" and call.args.get("ts") in found:
-                found[call.args["ts"]].update(call.args)
-        return list(found.values())
+        """The bot's messages in a channel (or one thread) as they are now, in the order posted."""
+        with self._lock:
+            found = [m for m in self.store.values() if m.by_bot and m.channel == channel
+                     and (thread is None or m.thread_ts == thread)]
+        return [{"ts": m.ts, "text": m.text, "thread_ts": m.thread_ts, "channel": m.channel,
+                 "streaming": m.streaming, **({"blocks": m.blocks} if m.blocks is not None else {})}
+                for m in sorted(found, key=lambda m: float(m.ts))]
 
     def clear(self) -> None:
         with self._lock:
@@ -134,46 +160,20 @@ class FakeSlack:
 
     # ----- answering (called from the server thread) -------------------------------------------
 
-    def _handle(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict, dict]:
+    def handle(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict, dict]:
         with self._lock:
             queue = self._failures.get(method) or []
             failure = queue.pop(0) if queue else None
+            extra: dict[str, str] = {}
             if failure and failure.status == 429:
                 status, extra = 429, {"Retry-After": str(failure.retry_after)}
-                body = {"ok": False, "error": "ratelimited"}
+                body = {"ok": False, "error": "ratelimited", "scripted": True}
             elif failure:
-                status, body, extra = 200, {"ok": False, "error": failure.error}, {}
+                status, body = 200, {"ok": False, "error": failure.error, "scripted": True}
             else:
-                status, body, extra = 200, self._result(method, args), {}
+                status, body = 200, self._answer(method, args, headers)
             self._calls.append(Call(method, args, headers, status, body))
-        return status, body, extra
-
-    def _next_ts(self) -> str:
-        return f"{1_700_000_000 + next(self._ts)}.000100"
-
-    def _result(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel") or args.get("channel_id") or "")
-        # Posting to a user id goes to the app's DM with that user: Slack answers with the DM's id.
-        if channel.startswith(("U", "W")):
-            channel = "D" + channel[1:]
-        ok: dict[str, Any] = {"ok": True}
-        if method == "auth.test":
-            return {**ok, "url": "https://test.slack.com/", "team": "Test", "user": "supportbot",
-                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
-        if method in ("chat.postMessage", "chat.startStream"):
-            ts = self._next_ts()
-            return {**ok, "channel": channel, "ts": ts,
-                    "message": {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
-                                "text": args.get("text", ""), "thread_ts": args.get("thread_ts")}}
-        if method in ("chat.update", "chat.appendStream", "chat.stopStream"):
-            return {**ok, "channel": channel, "ts": args.get("ts"), "text": args.get("text", "")}
-        if method == "chat.postEphemeral":
-            return {**ok, "message_ts": self._next_ts()}
-        if method == "chat.getPermalink":
-            ts = str(args.get("message_ts", "")).replace(".", "")
-            return {**ok, "channel": channel, "permalink": f"https://test.slack.com/archives/{channel}/p{ts}"}
-        return ok
-
+        return status, {k: v for k, v in body.items() if k != "scripted"}, extra
 
 class _Handler(BaseHTTPRequestHandler):
     server: ThreadingHTTPServer
@@ -193,13 +193,17 @@ class _Handler(BaseHTTPRequestHandler):
         args = _parse(raw, self.headers.get("Content-Type", ""), url.query)
         headers = {k.lower(): v for k, v in self.headers.items()}
         if url.path.startswith("/response/"):
-            fake._handle("response_url", {**args, "url": url.path}, headers)
-            self._send(200, b"ok", "text/plain", {})
+            status, body, _ = fake.handle("response_url", {**args, "url": url.path}, headers)
+            # A response_url answers in plain text: "ok", or a 400 with the reason.
+            if body.get("ok"):
+                self._send(200, b"ok", "text/plain", {})
+            else:
+                self._send(400, body["error"].encode(), "text/plain", {})
             return
         if not url.path.startswith("/api/"):
             self._send(404, b"not found", "text/plain", {})
             return
-        status, body, extra = fake._handle(url.path.removeprefix("/api/"), args, headers)
+        status, body, extra = fake.handle(url.path.removeprefix("/api/"), args, headers)
         self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", extra)
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
@@ -218,7 +222,10 @@ def _parse(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
         return json.loads(raw)
     text = raw.decode() if raw else query
     args: dict[str, Any] = {k: v[0] for k, v in parse_qs(text).items()}
-    for key in ("blocks", "chunks", "prompts"):
+    for key in ("blocks", "chunks", "prompts", "attachments"):
         if isinstance(args.get(key), str):
-            args[key] = json.loads(args[key])
+            try:
+                args[key] = json.loads(args[key])
+            except ValueError:
+                args[key] = None  # Slack: invalid_blocks_format; the block check reports it
     return args

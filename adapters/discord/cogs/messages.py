@@ -40,11 +40,12 @@ class Messages(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.client.user is None:
             return  # never answer bots, ourselves included
-        bind_delivery("discord", event_id=str(message.id), tenant=str(message.guild.id) if message.guild else None)
-        try:
-            await self._handle(message)
-        except Exception as exc:  # deliver() already apologises; this is Discord failing before it
-            log.exception("could not handle a message", message=message.id, error=repr(exc))
+        async with self.client.inflight.working():
+            bind_delivery("discord", event_id=str(message.id), tenant=str(message.guild.id) if message.guild else None)
+            try:
+                await self._handle(message)
+            except Exception as exc:  # deliver() already apologises; this is Discord failing before it
+                log.exception("could not handle a message", message=message.id, error=repr(exc))
 
     async def _handle(self, message: discord.Message) -> None:
         bot_id = self.client.user.id

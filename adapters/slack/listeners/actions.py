@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.convert import PLATFORM, action_user, action_value, is_ephemeral
+from adapters.slack.delivery import respond_privately
 from adapters.slack.refs import BadButtonValue, ThreadRef
 from adapters.slack.runtime import Runtime
 from bot.types import Escalation
@@ -140,4 +141,4 @@ async def _tell_thread(client: AsyncWebClient, respond, body: dict[str, Any], re
 
 
 async def _private(respond, text: str) -> None:
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+    await respond_privately(respond, text)

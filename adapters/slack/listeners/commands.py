@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.convert import ask_thread, inquiry_from_command, is_admin
-from adapters.slack.listeners.messages import HANDED_OVER
+from adapters.slack.delivery import HANDED_OVER, respond_privately
 from adapters.slack.refs import ThreadRef
 from adapters.slack.runtime import Runtime
 from bot.knowledge.indexer import ReindexError
@@ -65,7 +65,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             inquiry = inquiry_from_command(command, rt.slack)
             ref = ThreadRef(inquiry.conversation.channel, ask_thread(inquiry.user_id))
             if await rt.bot.is_escalated(inquiry.conversation):  # a person has this conversation
-                await respond(response_type="ephemeral", replace_original=False, text=HANDED_OVER)
+                await respond_privately(respond, HANDED_OVER)
                 return
             try:
                 answer = await rt.bot.answer(inquiry)
@@ -73,7 +73,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             except Exception as exc:
                 log.exception("could not answer /ask", error=repr(exc))
                 reply, text = blocks.apology_blocks(rt.bot.apology(), ref), rt.bot.apology()
-            await respond(response_type="ephemeral", replace_original=False, text=text, blocks=reply)
+            await respond_privately(respond, text, reply)
 
 
 async def _run(rt: Runtime, client: AsyncWebClient, job: _ReindexJob) -> str | None:

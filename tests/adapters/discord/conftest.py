@@ -18,11 +18,11 @@ from pydantic import SecretStr
 
 from adapters.discord.client import SupportClient
 from bot.settings import DiscordSettings
-from tests.fakes.discord_api import (
+from tests.fakes.discord_api import BOT_TOKEN, DiscordAPI
+from tests.fakes.discord_payloads import (
     BOT_ID,
     BOT_USER,
     GUILD_ID,
-    DiscordAPI,
     button_press,
     channel_payload,
     guild_payload,
@@ -34,6 +34,7 @@ from tests.fakes.discord_api import (
     thread_payload,
     user_payload,
 )
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.helpers import build_test_bot
 
 SUPPORT_CHANNEL = 1_300_000_000_000_000_001
@@ -85,17 +86,22 @@ class Harness:
                                   guild_id=None if dm else GUILD_ID,
                                   member=member_payload(roles=roles),
                                   mentions=[BOT_USER] if mention else [])
+        if dm:
+            self.api.add_dm(channel, author)
+        self.api.add_user_message(payload)  # it exists in Discord before the gateway tells the bot
         self.state.parse_message_create(payload)
         return payload
 
     def thread_created(self, thread_id: int | str, parent: int, *, owner: int = BOT_ID, name: str = "t") -> dict:
         """THREAD_CREATE, as the gateway sends when a thread or forum post is opened."""
         payload = {**thread_payload(int(thread_id), parent, name, owner_id=owner), "newly_created": True}
+        self.api.channels.setdefault(str(thread_id), payload)
         self.state.parse_thread_create(payload)
         return payload
 
     def press(self, custom_id: str, message: dict, *, channel: dict, user: dict = CUSTOMER, **kwargs) -> dict:
         payload = button_press(custom_id, message, user=user, channel=channel, **kwargs)
+        self.api.interaction(payload)
         self.state.parse_interaction_create(payload)
         return payload
 
@@ -103,6 +109,7 @@ class Harness:
                 channel: dict | None = None, **kwargs) -> dict:
         payload = slash_command(name, options or {}, user=user,
                                 channel=channel or channel_payload(SUPPORT_CHANNEL, "support"), **kwargs)
+        self.api.interaction(payload)
         self.state.parse_interaction_create(payload)
         return payload
 
@@ -128,10 +135,14 @@ async def settle(timeout: float = 30.0) -> None:
 @pytest.fixture
 async def api(monkeypatch):
     server = await DiscordAPI().start()
+    for channel in channels():
+        server.add_channel(channel)
     # Every REST call, webhooks and interaction callbacks included, is built on Route.BASE.
     monkeypatch.setattr(discord.http.Route, "BASE", server.base)
     yield server
     await server.stop()
+    refused = [(c.method, c.route, c.status, c.answer) for c in server.rejected()]
+    assert not refused, f"Discord would have refused: {refused}"
 
 
 @pytest.fixture
@@ -158,7 +169,7 @@ async def start_client(api, sample_settings, embeddings, redis_prefix, redis_url
             "discord": discord_settings(**overrides),
         })
         client = SupportClient(build_test_bot(settings, embeddings, answerer), settings.discord)
-        await client.login("test-token")  # GET /users/@me, the application, setup_hook
+        await client.login(BOT_TOKEN)  # GET /users/@me, the application, setup_hook
         client._connection.parse_guild_create(guild_payload(
             channels=channels(),
             roles=[role_payload(STAFF_ROLE, "staff"), role_payload(ADMIN_ROLE, "support-admin"),
@@ -171,3 +182,10 @@ async def start_client(api, sample_settings, embeddings, redis_prefix, redis_url
     for harness in started:
         if not harness.client.is_closed():
             await harness.close()
+
+
+@pytest.fixture
+def claude():
+    """The local Anthropic Messages API fake."""
+    with FakeAnthropic() as server:
+        yield server

@@ -1,12 +1,15 @@
-"""Slash commands: /ask answers privately after deferring; /reindex is for admins, one at a time."""
+"""Slash commands: /ask answers privately after deferring; /reindex is for admins, one at a time,
+answered at once and reported by DM (it may outlast the interaction's 15-minute token)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from adapters.discord.cogs.commands import NOT_ADMIN
 from bot.state.guards import Lock
-from tests.adapters.discord.conftest import ADMIN_ROLE, AGENT, MANAGE_GUILD, settle
+from tests.adapters.discord.conftest import ADMIN_ROLE, AGENT, CUSTOMER, MANAGE_GUILD, settle
 from tests.conftest import make_settings
-from tests.fakes.discord_api import custom_ids
+from tests.fakes.discord_payloads import custom_ids
 
 
 def token_calls(api, interaction):
@@ -40,21 +43,56 @@ async def test_a_non_admin_reindex_is_refused_without_running(start_client, api)
     assert bot.support.index.generation() == generation
 
 
-async def test_an_admin_reindex_is_deferred_and_reports_progress_and_summary(start_client, api, tmp_path,
-                                                                             small_kb):
+def dm_messages(api, user_id) -> list[dict]:
+    """What the bot sent to a user's DMs (progress edited in place, then the summary)."""
+    dms = [c["id"] for c in api.channels.values() if c.get("type") == 1 and c["recipients"][0]["id"] == str(user_id)]
+    return [m for channel in dms for m in api.posted(channel)]
+
+
+async def test_reindex_is_visible_to_every_configured_admin(start_client, api):
+    await start_client()
+    [registered] = api.calls_to("PUT", "/applications/{id}/commands")
+    reindex = next(c for c in registered.json if c["name"] == "reindex")
+    # No default permission: admins by role or user id would not even see the command otherwise.
+    assert reindex.get("default_member_permissions") is None
+
+
+async def test_an_admin_reindex_is_answered_at_once_and_reported_by_dm(start_client, api, tmp_path, small_kb):
     bot = await start_client(settings=make_settings(tmp_path, small_kb))
     by_role = bot.command("reindex", roles=(ADMIN_ROLE,))
-    summary = await api.wait_for(lambda: api.interaction_messages.get(by_role["token"]), timeout=60)
-    calls = token_calls(api, by_role)
-    assert calls[0].json == {"type": 5, "data": {"flags": 64}}
-    progress = [c.json["content"] for c in calls if c.route.endswith("@original")]
-    assert progress and progress[-1].startswith("⏳ Embedding passages: ")
-    assert summary[0]["content"].startswith("✅ Reindex finished") and "3 added" in summary[0]["content"]
+    summary = await api.wait_for(lambda: [m for m in dm_messages(api, CUSTOMER["id"])
+                                          if m["content"].startswith("✅")], timeout=60)
+    [reply] = token_calls(api, by_role)
+    assert reply.json["type"] == 4 and reply.json["data"]["flags"] == 64  # answered, privately, at once
+    assert "Reindex started" in reply.json["data"]["content"]
+    progress, final = dm_messages(api, CUSTOMER["id"])
+    assert progress["content"].startswith("⏳ Embedding passages: ")  # one message, edited per stage
+    assert final is summary[0] and "3 added" in final["content"]
     assert bot.support.index.generation() == 1
 
-    by_permission = bot.command("reindex", user=AGENT, permissions=MANAGE_GUILD)
-    await api.wait_for(lambda: api.interaction_messages.get(by_permission["token"]), timeout=60)
+    bot.command("reindex", user=AGENT, permissions=MANAGE_GUILD)  # admin by server permission
+    await api.wait_for(lambda: [m for m in dm_messages(api, AGENT["id"]) if m["content"].startswith("✅")], timeout=60)
     assert bot.support.index.generation() == 2
+
+
+async def test_a_reindex_longer_than_an_interaction_token_still_reports(start_client, api, monkeypatch):
+    bot = await start_client()
+    release = asyncio.Event()
+
+    async def slow_reindex(**kwargs):
+        await kwargs["on_progress"]("embed", 1, 2)
+        await release.wait()
+        await kwargs["on_progress"]("embed", 2, 2)
+        raise RuntimeError("stopped by the test")
+
+    monkeypatch.setattr(bot.support, "run_reindex", slow_reindex)
+    command = bot.command("reindex", roles=(ADMIN_ROLE,))
+    await api.wait_for(lambda: dm_messages(api, CUSTOMER["id"]) and token_calls(api, command))
+    api.advance(20 * 60)  # the interaction's token has expired
+    release.set()
+    await settle()
+    await api.wait_for(lambda: any(m["content"].startswith("❌") for m in dm_messages(api, CUSTOMER["id"])))
+    assert [c.route for c in token_calls(api, command)] == ["/interactions/{id}/{token}/callback"]
 
 
 async def test_a_second_reindex_while_one_runs_is_refused_with_who_started_it(start_client, api, tmp_path,
@@ -63,6 +101,8 @@ async def test_a_second_reindex_while_one_runs_is_refused_with_who_started_it(st
     held = Lock(bot.support.state.redis, "reindex", ttl_s=60)
     assert await held.acquire("Robin")  # another worker's reindex
     busy = bot.command("reindex", roles=(ADMIN_ROLE,))
-    [reply] = await api.wait_for(lambda: api.interaction_messages.get(busy["token"]))
-    assert "started by Robin" in reply["content"] and bot.support.index.generation() == 0
+    await settle()
+    [reply] = token_calls(api, busy)
+    assert "started by Robin" in reply.json["data"]["content"] and reply.json["data"]["flags"] == 64
+    assert bot.support.index.generation() == 0 and dm_messages(api, CUSTOMER["id"]) == []
     await held.release()

@@ -1,10 +1,10 @@
-"""Settings for Discord and `python -m adapters.discord` refusing to start without a token."""
+"""Settings for Discord and `python -m adapters.discord` refusing to start without what it needs."""
 
 from __future__ import annotations
 
 import pytest
 
-from adapters.discord.__main__ import NO_TOKEN, main
+from adapters.discord.process import NO_HANDOVER_CHANNEL, NO_TOKEN, main
 from bot.settings import SettingsError, load_settings
 
 
@@ -29,6 +29,14 @@ def test_bad_discord_settings_name_the_key(monkeypatch):
         load_settings(None)
 
 
-def test_no_token_stops_with_a_message_that_says_what_to_set(capsys):
-    assert main() == 2
-    assert NO_TOKEN in capsys.readouterr().err
+def test_missing_token_and_hand_over_channel_are_listed_together(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "cannot start" in err and NO_TOKEN in err and NO_HANDOVER_CHANNEL in err
+
+
+def test_the_hand_over_channel_is_required_like_slacks_settings(monkeypatch, capsys):
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert NO_HANDOVER_CHANNEL in err and NO_TOKEN not in err and "a-token" not in err

@@ -15,7 +15,7 @@ from tests.adapters.discord.conftest import (
     settle,
 )
 from tests.conftest import STAFF_CANARY
-from tests.fakes.discord_api import custom_ids, snowflake
+from tests.fakes.discord_payloads import custom_ids, snowflake
 
 RETURN_QUESTION = "Can I return an opened item after 30 days?"
 

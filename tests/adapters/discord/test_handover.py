@@ -14,7 +14,7 @@ from tests.adapters.discord.conftest import (
     SUPPORT_ROLE,
     settle,
 )
-from tests.fakes.discord_api import channel_payload, custom_ids, thread_payload
+from tests.fakes.discord_payloads import channel_payload, custom_ids, thread_payload
 
 QUESTION = "How much does the return label cost?"
 

@@ -7,16 +7,10 @@ import pytest
 from adapters.discord.render import LIMIT
 from bot.answering.generation import ClaudeAnswerer
 from tests.adapters.discord.conftest import settle
-from tests.fakes.anthropic_server import FakeAnthropic, HttpError, Reply, StreamError
-from tests.fakes.discord_api import GUILD_ID, custom_ids
+from tests.fakes.anthropic_server import HttpError, Reply, StreamError
+from tests.fakes.discord_payloads import GUILD_ID, custom_ids
 
 INTERVAL = 0.3  # discord_settings() in conftest
-
-
-@pytest.fixture
-def claude():
-    with FakeAnthropic() as server:
-        yield server
 
 
 @pytest.fixture

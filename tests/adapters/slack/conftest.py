@@ -9,8 +9,10 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from adapters.slack.app import build_app
+from bot.answering.generation import ClaudeAnswerer
 from bot.settings import SlackSettings
-from tests.adapters.slack.harness import ADMIN, AUTO, SIGNING_SECRET, STAFF, Harness
+from tests.adapters.slack.harness import ADMIN, AUTO, DM, PUBLIC, SIGNING_SECRET, STAFF, Harness
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import build_test_bot
 
@@ -22,10 +24,15 @@ def _no_slack_tokens(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+WORKSPACE = {PUBLIC: "public", STAFF: "public", AUTO: "public", "CSHARED": "public", DM: "im",
+             "D" + ADMIN[1:]: "im"}
+
+
 @pytest.fixture
 def fake_slack():
-    with FakeSlack() as slack:
+    with FakeSlack(channels=WORKSPACE) as slack:
         yield slack
+    assert not slack.rejected(), f"Slack would have refused: {[(c.method, c.result) for c in slack.rejected()]}"
 
 
 def slack_settings(fake: FakeSlack, **overrides) -> SlackSettings:
@@ -66,6 +73,41 @@ async def make_harness(settings, embeddings, fake_slack, *, answerer=None, proce
 @pytest.fixture
 async def harness(bot_settings, embeddings, fake_slack):
     h = await make_harness(bot_settings, embeddings, fake_slack)
+    yield h
+    await h.rt.drain()
+    await h.bot.close()
+
+
+@pytest.fixture
+async def assistant_harness(bot_settings, embeddings, fake_slack):
+    """An app still on the Assistant messaging experience (assistant_view)."""
+    fake_slack.experience = "assistant"
+    settings = bot_settings.model_copy(update={"slack": bot_settings.slack.model_copy(update={"experience": "assistant"})})
+    h = await make_harness(settings, embeddings, fake_slack)
+    yield h
+    await h.rt.drain()
+    await h.bot.close()
+
+
+@pytest.fixture
+def fake_claude():
+    with FakeAnthropic() as server:
+        yield server
+
+
+@pytest.fixture
+def claude_settings(bot_settings, fake_claude):
+    return bot_settings.model_copy(update={
+        "anthropic_api_key": "test-key",
+        "llm": bot_settings.llm.model_copy(update={"base_url": fake_claude.base_url, "max_retries": 0,
+                                                   "timeout_s": 5, "model": "claude-test"}),
+    })
+
+
+@pytest.fixture
+async def claude_harness(claude_settings, embeddings, fake_slack):
+    """Answers written by the real anthropic client against the local Messages API fake."""
+    h = await make_harness(claude_settings, embeddings, fake_slack, answerer=ClaudeAnswerer(claude_settings))
     yield h
     await h.rt.drain()
     await h.bot.close()

@@ -22,6 +22,7 @@ SIGNING_SECRET = "test-signing-secret"
 STAFF = "CSTAFF"
 PUBLIC = "CPUBLIC"
 AUTO = "CAUTO"
+DM = "D0ASKER"
 ADMIN = "UADMIN"
 ASKER = "UASKER"
 AGENT = "UAGENT"
@@ -65,6 +66,10 @@ class Harness:
         return await self.app.async_dispatch(request)
 
     async def event(self, event: dict[str, Any], event_id: str | None = None, **header_options) -> BoltResponse:
+        if event.get("type") in ("message", "app_mention") and event.get("user"):
+            # The person's message exists in Slack before the event reaches the bot.
+            self.slack.add_user_message(event["channel"], event["ts"], event["user"], event.get("text", ""),
+                                        event.get("thread_ts"))
         response = await self.send(event_body(event, event_id), "application/json", **header_options)
         await self.rt.drain()
         return response
@@ -92,7 +97,10 @@ class Harness:
 
     async def press(self, action_id: str, value: str, *, user: str = ASKER, channel: str = PUBLIC,
                     message: dict[str, Any] | None = None, ephemeral: bool = False) -> BoltResponse:
-        message = message or {"type": "message", "ts": new_ts(), "text": "", "blocks": []}
+        if message is None:  # a message of the bot's, as Slack would hold it
+            message = {"type": "message", "ts": new_ts(), "text": "", "blocks": []}
+            if not ephemeral:  # an ephemeral message is nowhere in the channel's history
+                self.slack.add_user_message(channel, message["ts"], BOT_USER, "")
         payload = {
             "type": "block_actions", "team": {"id": TEAM_ID}, "user": {"id": user, "team_id": TEAM_ID},
             "api_app_id": "A0APP", "trigger_id": "trigger", "channel": {"id": channel},

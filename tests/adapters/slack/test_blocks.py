@@ -81,12 +81,13 @@ def test_rate_limited_and_rejected_answers_get_no_feedback_buttons():
 
 
 def test_long_answers_are_split_into_sections_within_slack_limits():
-    text = "\n\n".join(f"Paragraph {i} " + "word " * 150 for i in range(12))
+    text = "\n\n".join(f"Paragraph {i} " + "word " * 150 for i in range(11))  # 8,400 characters
     built = blocks.answer_blocks(answer(text=text, sources=[]), REF)
     sections = [b for b in built if b["type"] == "section"]
     assert len(sections) > 1 and all(len(s["text"]["text"]) <= blocks.SECTION_CHARS for s in sections)
     assert len(built) <= blocks.MAX_BLOCKS
-    assert "".join(s["text"]["text"] for s in sections).count("Paragraph") == 12
+    assert "".join(s["text"]["text"] for s in sections).count("Paragraph") == 11
+    assert all(s["text"]["text"].startswith("Paragraph") for s in sections)  # cut between paragraphs
 
 
 def test_an_unavailable_index_shows_the_apology_with_only_the_human_button():

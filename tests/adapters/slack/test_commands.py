@@ -104,3 +104,14 @@ async def test_reindex_ack_does_not_wait_for_the_reindex(harness, monkeypatch):
     await harness.rt.drain()
     [report] = harness.slack.messages("D" + ADMIN[1:])
     assert "failed unexpectedly" in report["text"] and "keeps serving" in report["text"]
+
+
+async def test_a_private_reply_slack_refuses_is_logged_not_lost_silently(harness, capsys):
+    from tests.fakes.slack_api import Failure
+
+    harness.slack.fail_next("response_url", Failure(error="expired_url"))
+    await harness.command("/ask", "How long does shipping take?", user=ASKER, channel=PUBLIC)
+    [refused] = harness.slack.calls("response_url")
+    assert refused.status == 200 and refused.result["error"] == "expired_url"
+    logged = capsys.readouterr()
+    assert "Slack refused a private reply" in logged.out + logged.err

@@ -9,7 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from adapters.slack.app import build_app, check_settings
+from adapters.slack.app import build_app
+from adapters.slack.process import check_settings
 from bot.settings import SettingsError, SlackSettings
 from tests.adapters.slack.conftest import slack_settings
 from tests.adapters.slack.harness import PUBLIC, event_body, new_ts, signed_headers
@@ -124,7 +125,7 @@ async def test_serve_in_http_mode_listens_until_told_to_stop(bot_settings, embed
 
     import aiohttp
 
-    from adapters.slack.app import serve
+    from adapters.slack.process import serve
 
     with socket.socket() as probe:  # a free port
         probe.bind(("127.0.0.1", 0))
@@ -133,7 +134,7 @@ async def test_serve_in_http_mode_listens_until_told_to_stop(bot_settings, embed
     bot = build_test_bot(bot_settings, embeddings)
     app, rt = build_app(bot, settings)
     stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, settings, stop))
+    server = asyncio.create_task(serve(app, rt, settings, stop))
     try:
         body = _mention("How long does shipping take?")
         async with aiohttp.ClientSession() as session:
