@@ -25,6 +25,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.evaluation.harness import DEFAULT_CORPUS, DEFAULT_OFFTOPIC, DEFAULT_QUESTIONS
 from bot.knowledge.embeddings import EmbeddingsError
 from bot.knowledge.index import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
@@ -251,11 +252,11 @@ def print_escalation(escalation: Escalation) -> None:
 @friendly_errors
 def eval_command(
     corpus: Annotated[Path, typer.Option(help="Knowledge base: JSONL with id, title, text per line.")]
-        = Path("../shared/data/doc2dial/corpus.jsonl"),
+        = DEFAULT_CORPUS,
     questions: Annotated[Path, typer.Option(help="Questions JSONL (doc2dial form, with history and gold).")]
-        = Path("../shared/data/doc2dial/questions_dev.jsonl"),
+        = DEFAULT_QUESTIONS,
     offtopic: Annotated[Path | None, typer.Option(help="Off-topic requests JSONL (id, text).")]
-        = Path("../shared/data/clinc150_oos/oos_dev.jsonl"),
+        = DEFAULT_OFFTOPIC,
     subset: Annotated[str | None, typer.Option(help="'small': the questions flagged subset_small.")] = None,
     report: Annotated[Path, typer.Option(help="Where to write the JSON report (Markdown beside it).")]
         = Path("reports/eval.json"),

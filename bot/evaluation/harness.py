@@ -17,7 +17,9 @@ from bot.evaluation.metrics import summarise
 from bot.evaluation.runner import CaseResult, run_cases
 from bot.settings import Settings
 
-DATA = Path("../shared/data")
+# The dev sets ship with the checkout (eval/data, with their licences and sources), so the defaults
+# work from any working directory of a clone.
+DATA = Path(__file__).resolve().parents[2] / "eval" / "data"
 DEFAULT_CORPUS = DATA / "doc2dial" / "corpus.jsonl"
 DEFAULT_QUESTIONS = DATA / "doc2dial" / "questions_dev.jsonl"
 DEFAULT_OFFTOPIC = DATA / "clinc150_oos" / "oos_dev.jsonl"
