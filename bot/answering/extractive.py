@@ -27,7 +27,7 @@ MAX_PIECES = 4
 MAX_PER_SOURCE = 3  # a source quoted more than this is better read in full (its link is shown)
 MAX_PASSAGES = 3  # pieces come from the best few passages only
 # A piece must be nearly as relevant as the best one to be shown beside it.
-RELATIVE_FLOOR = 0.15
+RELATIVE_FLOOR = 0.1
 # Ties between passages go to the one retrieval ranked first.
 RANK_PENALTY = 0.02
 REMEMBERED_SENTENCES = 20_000  # ~30 MB of vectors
