@@ -270,7 +270,8 @@ def eval_command(
     settings = _settings(config)
     request = EvalRequest(corpus=corpus, questions=questions, offtopic=offtopic, subset=subset)
     try:
-        with _progress_bars({**STAGE_LABELS, "ask": "Asking questions"}) as on_progress:
+        labels = {**STAGE_LABELS, "ask": "Asking questions", "cross-validate": "Cross-validating"}
+        with _progress_bars(labels) as on_progress:
             result, cases = asyncio.run(run_evaluation(settings, request, on_progress=on_progress))
     except EvalDataError as exc:
         err.print(f"[bold red]Error:[/] {exc}", highlight=False)

@@ -45,6 +45,8 @@ SPECS: dict[str, PromptSpec] = {
     "escalation.md": _spec(set(), {"question", "company_name"}, "said to the asker on hand-over"),
     "busy.md": _spec(set(), {"retry_after", "company_name"}, "said when a user asks faster than the rate limit"),
     "apology.md": _spec(set(), {"company_name"}, "said when something failed and no answer could be made"),
+    "language.md": _spec(set(), {"languages", "language", "question", "company_name"},
+                         "said to a question in a language the knowledge base is not written in"),
 }
 
 

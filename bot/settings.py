@@ -91,6 +91,19 @@ class RetrievalSettings(BaseModel):
         description="a new-looking message grounded only by the thread's context needs this "
         "cosine between its own words and one of the passages the context found",
     )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="ISO 639-1 codes of the languages the knowledge base is written in; a question "
+        "clearly in another gets prompts/language.md and a human (empty: no check)",
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if not (len(code) == 2 and code.isalpha() and code.islower()):
+                raise ValueError(f"{code!r} is not a two-letter ISO 639-1 code such as 'en' or 'fr'")
+        return codes
 
 
 class EmbeddingSettings(BaseModel):

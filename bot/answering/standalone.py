@@ -50,10 +50,12 @@ def is_follow_up(question: str) -> bool:
     return bool(_REFERS_BACK.search(question)) or len(keyword_tokens(question)) <= SHORT_MESSAGE_WORDS
 
 
-# "and what about X?", "how about X", "same for X?", "what if it's X?", "and for X?"
+# "and what about X?", "how about X", "same for X?", "what if it's X?": X replaces the old object.
+# "and for X?": X qualifies the old question, unless it names what a preposition pointed at.
 _NEW_OBJECT = re.compile(
     r"^\W*(?:(?:and|but|so|ok|okay|also)\W+)*"
-    r"(?:(?:what|how)\s+about|(?:the\s+)?same\s+(?:for|with|about|goes\s+for)|what\s+if\s+it'?s|for)"
+    r"(?:(?P<replace>(?:what|how)\s+about|(?:the\s+)?same\s+(?:for|with|about|goes\s+for)|what\s+if\s+it'?s)"
+    r"|(?P<qualify>for))"
     r"\s+(?P<object>[^?!.]+?)\W*$",
     re.IGNORECASE,
 )
@@ -74,19 +76,22 @@ def deterministic_standalone(question: str, history: list[Turn]) -> str:
     question = question.strip()
     if earlier and (match := _NEW_OBJECT.match(question)):
         subject = next((text for text in reversed(earlier) if not is_follow_up(text)), None)
-        if subject and (rewritten := replace_object(subject, match.group("object"))):
+        qualify = bool(match.group("qualify"))
+        if subject and (rewritten := replace_object(subject, match.group("object"), qualify)):
             question = rewritten
     return compose_standalone(question, earlier[-PREVIOUS_QUESTIONS:])
 
 
-def replace_object(question: str, new_object: str) -> str | None:
+def replace_object(question: str, new_object: str, qualify: bool = False) -> str | None:
     """The question with the phrase the new object stands in for replaced by it.
 
     That phrase is a run of the question's content words: the one sharing a word stem with the new
     object ("an opened item" for "sale items"), else the last one after a preposition ("the US"
     in "...take to the US?" for "Canada"), else the last one ("opened items" for "gift cards").
     What qualified the old object goes with it ("after 30 days" was said of opened items, not of
-    sale items); the thread's context still carries it for the search.
+    sale items); the thread's context still carries it for the search. With `qualify` ("and for
+    Canada?") only a phrase after a preposition is replaced; without one the new object is added:
+    "How much does the return label cost for Canada?".
     """
     runs = _content_runs(question)
     stems = set(keyword_tokens(new_object))
@@ -94,8 +99,11 @@ def replace_object(question: str, new_object: str) -> str | None:
         return None
     sharing = [run for run in runs if stems & set(keyword_tokens(question[run[0]:run[1]]))]
     after_preposition = [run for run in runs if run[2]]
+    stripped = question.rstrip()
+    ending = stripped[-1] if stripped[-1] in "?!." else "?"
+    if qualify and not (sharing or after_preposition):
+        return f"{stripped.rstrip('?!.')} for {new_object.strip()}{ending}"
     start, _, _ = (sharing or after_preposition or runs)[-1]
-    ending = question.rstrip()[-1] if question.rstrip()[-1] in "?!." else "?"
     return f"{question[:start]}{new_object.strip()}{ending}"
 
 

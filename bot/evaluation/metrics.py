@@ -95,10 +95,12 @@ def _loose_span(text: str, chunk_text: str) -> tuple[int, int] | None:
 
 
 def summarise(results: list[CaseResult], texts: dict[str, str]) -> dict:
+    """The dev figures (the extra checks apart, under "checks"); citations of every answer."""
     locator = PassageLocator(texts)
+    everything, results = results, [r for r in results if not r.case.check]
     by_kind = {kind: [r for r in results if r.case.kind == kind] for kind in (ANSWERABLE, UNANSWERABLE, OFFTOPIC)}
     declinable = by_kind[UNANSWERABLE] + by_kind[OFFTOPIC]
-    answers = [r for r in results if answered(r)]
+    answers = [r for r in everything if answered(r)]
     baseline_names = list(results[0].baselines) if results else []
     figures = {
         "answerable": _answerable_figures(by_kind[ANSWERABLE], locator),
@@ -114,6 +116,7 @@ def summarise(results: list[CaseResult], texts: dict[str, str]) -> dict:
                        for stage in STAGES},
         "baselines": {name: _baseline_figures(results, name) for name in baseline_names},
         "per_domain": {},
+        "checks": check_figures(everything),
     }
     for domain in sorted({r.case.domain for r in results}):
         subset = [r for r in results if r.case.domain == domain]
@@ -125,6 +128,29 @@ def summarise(results: list[CaseResult], texts: dict[str, str]) -> dict:
             entry["declined_rate"] = rate([not answered(r) for r in subset if r.case.kind != ANSWERABLE])
         entry["baselines"] = {name: _baseline_figures(subset, name) for name in baseline_names}
         figures["per_domain"][domain] = entry
+    return figures
+
+
+def check_figures(results: list[CaseResult]) -> dict:
+    """Thread checks (threads.py) and the multilingual set, each on its own."""
+    figures: dict = {}
+    for check in sorted({r.case.check for r in results if r.case.check and r.case.check != "language"}):
+        of_check = [r for r in results if r.case.check == check]
+        answerable = [r for r in of_check if r.case.kind == ANSWERABLE]
+        entry: dict = {"n": len(of_check)}
+        if answerable:
+            entry.update(ranking_figures([gold_rank(r.ranked_documents, r.case.gold_doc_ids) for r in answerable]))
+            entry["answered_rate"] = rate([answered(r) for r in answerable])
+        else:
+            entry["declined_rate"] = rate([not answered(r) for r in of_check])
+        figures[check] = entry
+    languages = [r for r in results if r.case.check == "language"]
+    for language in sorted({r.case.language for r in languages}):
+        of_language = [r for r in languages if r.case.language == language]
+        entry = ranking_figures([gold_rank(r.ranked_documents, r.case.gold_doc_ids) for r in of_language])
+        entry["answered_rate"] = rate([answered(r) for r in of_language])
+        entry["told_which_languages_rate"] = rate([r.other_language is not None for r in of_language])
+        figures[f"language.{language}"] = entry
     return figures
 
 

@@ -76,11 +76,48 @@ def latency_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     return ["stage", "p50 ms", "p95 ms"], rows
 
 
+CV_LABELS = {"top1": "gold document in top 1", "top5": "gold document in top 5",
+             "answered_rate": "answerable answered", "unanswerable_declined_rate": "unanswerable declined",
+             "offtopic_declined_rate": "off-topic declined"}
+
+
+def cross_validation_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    summary = lookup(report, "cross_validation.summary") or {}
+    keys = [k for k in CV_LABELS if k in summary] + sorted(k for k in summary if k not in CV_LABELS)
+    rows = [[CV_LABELS.get(key, key.replace("top5.", "top 5, ")),
+             *(fmt(summary[key][stat]) for stat in ("mean", "min", "max", "std"))] for key in keys]
+    return ["held-out figure", "mean", "min", "max", "std"], rows
+
+
+def check_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    rows = []
+    for name, entry in (report.get("checks") or {}).items():
+        rows.append([name.replace("language.", "language: "), fmt(entry.get("n")), fmt(entry.get("top5")),
+                     fmt(entry.get("answered_rate")), fmt(entry.get("declined_rate")),
+                     fmt(entry.get("told_which_languages_rate"))])
+    return ["check", "n", "top5", "answered", "declined", "told which languages"], rows
+
+
+def paraphrase_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    rows = []
+    for scope, path in (("all", "paraphrase_cache"), ("first messages", "paraphrase_cache.first_messages")):
+        for row in lookup(report, f"{path}.sweep") or []:
+            rows.append([scope, fmt(row["threshold"]), f"{row['false_hit_rate']:.5f}",
+                         fmt(row["questions_with_a_false_hit"]), fmt(row["hit_rate_same_passage"])])
+    return ["questions", "threshold", "false-hit rate (pairs)", "questions with a false hit",
+            "same-passage hit rate"], rows
+
+
 def rich_tables(report: dict) -> list[Table]:
     tables = []
     for title, (header, rows) in (("Quality beside the baselines", comparison_rows(report)),
                                   ("Per domain", domain_rows(report)),
+                                  (_cv_title(report), cross_validation_rows(report)),
+                                  ("Thread checks and languages", check_rows(report)),
+                                  (_paraphrase_title(report), paraphrase_rows(report)),
                                   ("Latency per stage (offline answerer)", latency_rows(report))):
+        if not rows:
+            continue
         table = Table(title=title)
         for number, column in enumerate(header):
             table.add_column(column, justify="left" if number == 0 else "right")
@@ -88,6 +125,21 @@ def rich_tables(report: dict) -> list[Table]:
             table.add_row(*row)
         tables.append(table)
     return tables
+
+
+def _cv_title(report: dict) -> str:
+    cv = report.get("cross_validation") or {}
+    return (f"Cross-validation: {cv.get('folds')} folds ({cv.get('grouping')}); settings fitted on the "
+            "other folds, figures on the held-out one")
+
+
+def _paraphrase_title(report: dict) -> str:
+    cache = report.get("paraphrase_cache") or {}
+    configured = cache.get("configured", {}).get("threshold")
+    safe = {scope: lookup(report, f"{path}.safe_threshold") or "none swept"
+            for scope, path in (("all", "paraphrase_cache"), ("first", "paraphrase_cache.first_messages"))}
+    return (f"Paraphrase cache over {cache.get('questions')} answerable questions (configured threshold "
+            f"{configured}; safe for every question: {safe['all']}, for first messages: {safe['first']})")
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -120,6 +172,24 @@ def markdown(report: dict) -> str:
         "## Per domain",
         "",
         _markdown_table(*domain_rows(report)),
+        "",
+        f"## {_cv_title(report)}",
+        "",
+        _markdown_table(*cross_validation_rows(report)),
+        "",
+        "Settings each fold's tuning chose: "
+        + "; ".join(str(c) for c in lookup(report, "cross_validation.chosen") or []) + ".",
+        "",
+        "## Thread checks and languages",
+        "",
+        "`new_topic`: a dialogue's first question asked in another dialogue's thread; `offtopic_in_thread`: "
+        "an off-topic request asked in a dev thread; `language: xx`: dev questions translated into xx.",
+        "",
+        _markdown_table(*check_rows(report)),
+        "",
+        f"## {_paraphrase_title(report)}",
+        "",
+        _markdown_table(*paraphrase_rows(report)),
         "",
         "## Latency per stage (ms)",
         "",

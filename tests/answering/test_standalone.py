@@ -41,6 +41,8 @@ def test_a_follow_up_that_names_a_new_object_replaces_the_old_one():
         ("Do you ship to PO boxes?", "And how about military addresses", "Do you ship to military addresses?"),
         ("What documents do I need for a driver license?", "what about a learner permit?",
          "What documents do I need for a learner permit?"),
+        ("How much does the return label cost?", "and for Canada?", "How much does the return label cost for Canada?"),
+        ("How long does shipping take to the US?", "and for Canada?", "How long does shipping take to Canada?"),
     ]
     for earlier, follow_up, rewritten in cases:
         standalone = deterministic_standalone(follow_up, [Turn("user", earlier), Turn("assistant", "…")])

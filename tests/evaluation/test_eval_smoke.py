@@ -47,6 +47,14 @@ def test_eval_small_subset_runs_and_every_citation_is_valid(in_repo):
             value = value[part]
         assert isinstance(value, float), path
     assert report["answerable"]["n"] == 790 and report["unanswerable"]["n"] == 24
+    # Tuned settings judged on held-out folds, the thread and language checks, the paraphrase cache.
+    assert len(report["cross_validation"]["per_fold"]) == 5
+    assert isinstance(report["cross_validation"]["summary"]["top5"]["std"], float)
+    checks = report["checks"]
+    assert checks["new_topic"]["n"] == checks["offtopic_in_thread"]["n"] == 60
+    assert checks["language.es"]["told_which_languages_rate"] == 1.0
+    assert checks["language.en"]["told_which_languages_rate"] == 0.0
+    assert report["paraphrase_cache"]["questions"] == 790 and report["paraphrase_cache"]["sweep"]
     assert "distractors" in report["meta"]["corpus_note"]
     assert report_path.with_suffix(".md").is_file() and "Quality beside the baselines" in result.output
 
