@@ -68,7 +68,7 @@ async def run_evaluation(settings: Settings, request: EvalRequest, *, embeddings
 
     progress("ask", 0, len(cases))
     results = await run_cases(bot, cases, baselines, on_case)
-    report = summarise(results, corpus.texts)
+    report = summarise(results, corpus.texts, corpus.titles)
     progress("cross-validate", 0, 1)
     dev = [r for r in results if not r.case.check]
     if request.folds > 1:

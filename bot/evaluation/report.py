@@ -17,6 +17,8 @@ ROWS: list[tuple[str, str, str | None]] = [
     ("gold document in top 5", "answerable.top5", "top5"),
     ("gold document in top 10", "answerable.top10", "top10"),
     ("MRR", "answerable.mrr", "mrr"),
+    ("gold web page in top 1 (sections sharing a title count)", "answerable.page_top1", None),
+    ("gold web page in top 5 (sections sharing a title count)", "answerable.page_top5", None),
     ("gold passage covered", "answerable.passage_coverage", None),
     ("answerable answered", "answerable.answered_rate", "answered_rate"),
     ("unanswerable declined", "unanswerable.declined_rate", "unanswerable_declined_rate"),
