@@ -110,14 +110,24 @@ def paraphrase_rows(report: dict) -> tuple[list[str], list[list[str]]]:
             "same-passage hit rate"], rows
 
 
+def sections(report: dict) -> list[tuple[str, tuple[list[str], list[list[str]]], str]]:
+    """(title, (header, rows), note) of every table, in the order both renderings show them."""
+    chosen = "; ".join(str(c) for c in lookup(report, "cross_validation.chosen") or [])
+    return [
+        ("Quality beside the baselines", comparison_rows(report), ""),
+        ("Per domain", domain_rows(report), ""),
+        (_cv_title(report), cross_validation_rows(report), f"Settings each fold's tuning chose: {chosen}."),
+        ("Thread checks and languages", check_rows(report),
+         "`new_topic`: a dialogue's first question asked in another dialogue's thread; `offtopic_in_thread`: "
+         "an off-topic request asked in a dev thread; `language: xx`: dev questions translated into xx."),
+        (_paraphrase_title(report), paraphrase_rows(report), ""),
+        ("Latency per stage (ms, offline answerer)", latency_rows(report), ""),
+    ]
+
+
 def rich_tables(report: dict) -> list[Table]:
     tables = []
-    for title, (header, rows) in (("Quality beside the baselines", comparison_rows(report)),
-                                  ("Per domain", domain_rows(report)),
-                                  (_cv_title(report), cross_validation_rows(report)),
-                                  ("Thread checks and languages", check_rows(report)),
-                                  (_paraphrase_title(report), paraphrase_rows(report)),
-                                  ("Latency per stage (offline answerer)", latency_rows(report))):
+    for title, (header, rows), _ in sections(report):
         if not rows:
             continue
         table = Table(title=title)
@@ -167,37 +177,10 @@ def markdown(report: dict) -> str:
         f"- Settings: {meta['settings']}.",
         f"- Run: {meta['started']}, {meta['seconds']:.0f} s.",
         "",
-        "## Quality beside the baselines",
-        "",
-        _markdown_table(*comparison_rows(report)),
-        "",
-        "## Per domain",
-        "",
-        _markdown_table(*domain_rows(report)),
-        "",
-        f"## {_cv_title(report)}",
-        "",
-        _markdown_table(*cross_validation_rows(report)),
-        "",
-        "Settings each fold's tuning chose: "
-        + "; ".join(str(c) for c in lookup(report, "cross_validation.chosen") or []) + ".",
-        "",
-        "## Thread checks and languages",
-        "",
-        "`new_topic`: a dialogue's first question asked in another dialogue's thread; `offtopic_in_thread`: "
-        "an off-topic request asked in a dev thread; `language: xx`: dev questions translated into xx.",
-        "",
-        _markdown_table(*check_rows(report)),
-        "",
-        f"## {_paraphrase_title(report)}",
-        "",
-        _markdown_table(*paraphrase_rows(report)),
-        "",
-        "## Latency per stage (ms)",
-        "",
-        _markdown_table(*latency_rows(report)),
-        "",
     ]
+    for title, (header, rows), note in sections(report):
+        if rows:
+            parts += [f"## {title}", "", _markdown_table(header, rows), ""] + ([note, ""] if note else [])
     return "\n".join(parts)
 
 
