@@ -78,11 +78,7 @@ class _Candidate:
 def extractive_answer(question_vector: np.ndarray, passages: NumberedPassages,
                       embeddings: Embeddings) -> str:
     """Markdown quoting the most relevant pieces, each followed by its [n] marker."""
-    candidates = _without_overlaps([
-        _Candidate(number, rank, hit, position, piece)
-        for rank, (number, hit, text) in enumerate(_joined(passages.hits[:MAX_PASSAGES]))
-        for position, piece in enumerate(pieces_of(text, continued=hit.chunk.index > 0))
-    ])
+    candidates = _without_overlaps(_candidates(passages))
     if not candidates:
         return ""
     relevance = _relevance(candidates, np.asarray(question_vector, dtype=np.float32), embeddings)
@@ -91,6 +87,20 @@ def extractive_answer(question_vector: np.ndarray, passages: NumberedPassages,
     chosen.sort(key=lambda c: (c.number, c.policy_order))
     quotes = "\n>\n".join(_quote(c) for c in chosen)
     return f"Here is what our policy says:\n\n{quotes}"
+
+
+def _candidates(passages: NumberedPassages) -> list[_Candidate]:
+    """Pieces of the best MAX_PASSAGES passages that have any: a passage that is only a heading
+    ("What original documents do I need?") gives way to the next one."""
+    candidates: list[_Candidate] = []
+    quoted = 0
+    for rank, (number, hit, text) in enumerate(_joined(passages.hits)):
+        pieces = pieces_of(text, continued=hit.chunk.index > 0)
+        candidates += [_Candidate(number, rank, hit, position, piece) for position, piece in enumerate(pieces)]
+        quoted += bool(pieces)
+        if quoted == MAX_PASSAGES:
+            break
+    return candidates
 
 
 def _joined(hits: list[tuple[int, SearchHit]]) -> list[tuple[int, SearchHit, str]]:

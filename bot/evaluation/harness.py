@@ -73,7 +73,8 @@ async def run_evaluation(settings: Settings, request: EvalRequest, *, embeddings
     dev = [r for r in results if not r.case.check]
     if request.folds > 1:
         report["cross_validation"] = cross_validate(dev, eval_settings.retrieval, request.folds)
-    report["paraphrase_cache"] = paraphrase_figures(dev, bot.embeddings, settings.cache.semantic_min_similarity)
+    report["paraphrase_cache"] = paraphrase_figures(dev, bot.embeddings, settings.cache.semantic_min_similarity,
+                                                    corpus.texts)
     progress("cross-validate", 1, 1)
     report["baselines"] = {b.name: {"description": b.description, **report["baselines"][b.name]}
                            for b in baselines}

@@ -123,3 +123,15 @@ def test_paraphrase_figures_find_the_unsafe_thresholds():
     figures = paraphrase_figures(results, _Vectors(vectors), threshold=0.95)
     assert figures["configured"]["questions_with_a_false_hit"] == pytest.approx(2 / 3)
     assert figures["safe_threshold"] == 0.97
+
+
+def test_the_same_words_on_two_near_identical_pages_are_one_passage():
+    texts = {"page#1": "Intro. You need a birth certificate and a passport.", "page#2": "You need a birth "
+             "certificate and a passport. More.", "other": "Something else entirely, about fees."}
+    spans = {"page#1": (7, 51), "page#2": (0, 44), "other": (0, 20)}
+    results = [_result(replace(_case(n), gold_doc_ids=(doc,), gold_char_span=spans[doc]), [], 0.5, f"q{n}")
+               for n, doc in enumerate(["page#1", "page#2", "other"])]
+    vectors = {"q0": [1, 0], "q1": [1, 0], "q2": [0.96, 0.28]}
+    figures = paraphrase_figures(results, _Vectors(vectors), threshold=0.95, texts=texts)
+    assert figures["same_passage_pairs"] == 1 and figures["configured"]["hit_rate_same_passage"] == 1.0
+    assert figures["configured"]["questions_with_a_false_hit"] == 1.0  # q2 is close to both
