@@ -80,10 +80,10 @@ class RetrievalSettings(BaseModel):
         0.2, ge=0.0, le=1.0, description="own words' weight for a message that points back"
     )
     new_question_weight: float = Field(
-        0.6, ge=0.0, le=1.0, description="own words' weight for a message that reads as new"
+        0.5, ge=0.0, le=1.0, description="own words' weight for a message that reads as new"
     )
     document_support_weight: float = Field(
-        0.35, ge=0.0, le=2.0,
+        0.5, ge=0.0, le=2.0,
         description="share of a page's second-best passage score added to each of its passages",
     )
     min_agreement: float = Field(

@@ -17,10 +17,6 @@ from bot.settings import ChunkingSettings
 # Deterministic chunk ids: the same document and position always give the same id, in any store.
 CHUNK_NAMESPACE = uuid.UUID("5b0f8a8e-3c2d-4c59-9a53-6f1f3c0c9e21")
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
-# A piece shorter than this is a heading or a label on its own ("What original documents do I
-# need?"): it joins the piece after it, the section it heads. Alone it would match questions by
-# its words and give the answerer nothing to quote (15% of doc2dial's chunks were such lines).
-MIN_CHUNK_CHARS = 200
 
 
 def chunk_id(document_id: str, index: int) -> str:
@@ -65,18 +61,19 @@ class Splitter:
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
             separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""], keep_separator="end",
         )
-        self.signature = (f"md-headers+recursive:{settings.chunk_size}/{settings.chunk_overlap}"
-                          f"+headings-joined:{MIN_CHUNK_CHARS}")
+        self.signature = f"md-headers+recursive:{settings.chunk_size}/{settings.chunk_overlap}"
 
     def split(self, document: PolicyDocument, content_hash: str) -> list[Chunk]:
         sections = self._sections(document)
         chunks: list[Chunk] = []
         for headings, text in sections:
-            for piece in join_short_pieces([p.strip() for p in self._by_size.split_text(text) if p.strip()]):
+            for piece in self._by_size.split_text(text):
+                if not piece.strip():
+                    continue
                 index = len(chunks)
                 chunks.append(Chunk(
                     id=chunk_id(document.id, index), document_id=document.id, index=index,
-                    text=piece, title=document.title, url=document.url,
+                    text=piece.strip(), title=document.title, url=document.url,
                     audience=document.audience, headings=headings, content_hash=content_hash,
                     path=document.path,
                 ))
@@ -90,23 +87,3 @@ class Splitter:
             headings = tuple(part.metadata[key] for _, key in HEADERS if key in part.metadata)
             sections.append((headings or (document.title,), part.page_content))
         return sections
-
-
-def join_short_pieces(pieces: list[str], minimum: int = MIN_CHUNK_CHARS) -> list[str]:
-    """Each piece shorter than `minimum` joined to the next one (the last to the one before)."""
-    joined: list[str] = []
-    carry = ""
-    for piece in pieces:
-        if carry and not piece.startswith(carry):  # the splitter's overlap may repeat it already
-            piece = f"{carry}\n{piece}"
-        carry = ""
-        if len(piece) < minimum:
-            carry = piece
-        else:
-            joined.append(piece)
-    if carry:
-        if joined and not joined[-1].endswith(carry):
-            joined[-1] = f"{joined[-1]}\n{carry}"
-        elif not joined:
-            joined.append(carry)
-    return joined

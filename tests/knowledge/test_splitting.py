@@ -39,14 +39,3 @@ def test_chunk_ids_are_deterministic_and_separator_safe():
     first = Splitter(ChunkingSettings()).split(_doc("# A\n\ntext"), "h")
     second = Splitter(ChunkingSettings()).split(_doc("# A\n\ntext"), "h")
     assert [c.id for c in first] == [c.id for c in second]
-
-
-def test_a_heading_alone_joins_the_section_it_heads():
-    from bot.knowledge.splitting import join_short_pieces
-
-    body = "Bring an original birth certificate or passport. " * 6
-    assert join_short_pieces(["What original documents do I need?", body]) == [
-        f"What original documents do I need?\n{body}"]
-    # The splitter's overlap may already repeat it; a short last piece joins the one before.
-    assert join_short_pieces(["Heading", f"Heading {body}", "Other questions"]) == [f"Heading {body}\nOther questions"]
-    assert join_short_pieces(["Only a short text."]) == ["Only a short text."]
