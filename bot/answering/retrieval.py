@@ -131,6 +131,21 @@ def rank(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
     return support_by_document(ranked, settings.document_support_weight)
 
 
+def distinct_passages(ranked: Sequence[SearchHit], count: int) -> list[SearchHit]:
+    """The best `count` hits with different text: near-identical versions of a page would
+    otherwise fill the answerer's passages with one line six times (doc2dial has such pages)."""
+    seen: set[str] = set()
+    hits = []
+    for hit in ranked:
+        key = " ".join(hit.chunk.text.split()).lower()
+        if key not in seen:
+            seen.add(key)
+            hits.append(hit)
+            if len(hits) == count:
+                break
+    return hits
+
+
 class Retriever:
     def __init__(self, index: PolicyIndex, embeddings: Embeddings, settings: RetrievalSettings) -> None:
         self.index = index
@@ -160,7 +175,7 @@ class Retriever:
             signals = thread_signals(own, with_context, follow_up, top_k)
             query_vector = vectors[0] if own_weight(follow_up, self.settings) >= 0.5 else vectors[1]
         searched = time.perf_counter()
-        hits = ranked[:top_k]
+        hits = distinct_passages(ranked, top_k)
         return Retrieval(
             question=question, hits=hits, ranked=ranked, signals=signals, own_hits=own,
             context_hits=with_context,
