@@ -72,14 +72,22 @@ class PassageLocator:
             self._found[key] = (start, start + len(chunk_text)) if start >= 0 else _loose_span(text, chunk_text)
         return self._found[key]
 
-    def coverage(self, result: CaseResult) -> float | None:
+    def coverage(self, result: CaseResult, same_page: bool = False) -> float | None:
+        """The share of the gold passage's characters whose words the answerer was given.
+
+        A passage from a near-identical version of the gold page (doc2dial has such pages) gives
+        the same words and counts, unless `same_page` asks for passages of the gold page only.
+        """
         case = result.case
         if not case.gold_char_span or not case.gold_doc_ids:
             return None
         start, end = case.gold_char_span
+        gold = case.gold_doc_ids[0]
         covered = np.zeros(max(end - start, 0), dtype=bool)
         for document_id, chunk_text in result.passages:
-            if document_id in case.gold_doc_ids and (span := self.span(document_id, chunk_text)):
+            if same_page and document_id not in case.gold_doc_ids:
+                continue
+            if span := self.span(gold if document_id not in case.gold_doc_ids else document_id, chunk_text):
                 covered[max(span[0] - start, 0): max(min(span[1], end) - start, 0)] = True
         return float(covered.mean()) if len(covered) else None
 
@@ -172,6 +180,8 @@ def _answerable_figures(results: list[CaseResult], locator: PassageLocator,
         figures.update({"page_top1": pages.get("top1"), "page_top5": pages.get("top5")})
     coverages = [c for r in results if (c := locator.coverage(r)) is not None]
     figures["passage_coverage"] = float(np.mean(coverages)) if coverages else None
+    strict = [c for r in results if (c := locator.coverage(r, same_page=True)) is not None]
+    figures["passage_coverage_same_page"] = float(np.mean(strict)) if strict else None
     figures["answered_rate"] = rate([answered(r) for r in results])
     return figures
 
