@@ -28,8 +28,10 @@ MAX_PER_SOURCE = 3  # a source quoted more than this is better read in full (its
 MAX_PASSAGES = 3  # pieces come from the best few passages only
 # A piece must be nearly as relevant as the best one to be shown beside it.
 RELATIVE_FLOOR = 0.1
-# Ties between passages go to the one retrieval ranked first.
-RANK_PENALTY = 0.02
+# Retrieval's order counts: it read the whole thread. A piece from a later passage must be clearly
+# better to be quoted ("what about sale items?" after a 30-day question quotes the final-sale
+# list, not the 30-day sentences the thread's context also found).
+RANK_PENALTY = 0.05
 REMEMBERED_SENTENCES = 20_000  # ~30 MB of vectors
 
 

@@ -73,3 +73,4 @@ async def test_a_new_object_in_a_thread_is_answered_from_its_own_section(sample_
     assert answer.standalone_question.startswith("Can I return sale items?")
     assert answer.sources[0].heading.endswith("Final-sale items")
     assert "Clearance items" in answer.text and "Personalised items" in answer.text
+    assert "resellable condition" not in answer.text  # nothing quoted from the 30-day section
