@@ -31,7 +31,7 @@ from bot.knowledge.indexer import reindex  # noqa: E402
 from bot.knowledge.stores.local import LocalHybridIndex  # noqa: E402
 from bot.settings import KnowledgeSource, load_settings  # noqa: E402
 
-DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "doc2dial" / "corpus.jsonl"
+DEFAULT_CORPUS = REPO / "eval" / "data" / "doc2dial" / "corpus.jsonl"
 
 
 def slice_corpus(corpus: Path, docs: int | None, folder: Path) -> Path:

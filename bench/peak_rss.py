@@ -24,7 +24,7 @@ from bot.logs import configure_logging  # noqa: E402
 
 configure_logging("WARNING")  # figures on stdout, no per-answer log lines
 
-DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "doc2dial" / "corpus.jsonl"
+DEFAULT_CORPUS = REPO / "eval" / "data" / "doc2dial" / "corpus.jsonl"
 STAGES = ("imports", "model", "index+answers")
 
 
@@ -55,7 +55,7 @@ def child(stage: str, corpus: Path) -> None:
 
         bot = build_bot(eval_settings(corpus), embeddings=embeddings, answerer=None)
         questions = [json.loads(line)["question"] for line, _ in
-                     zip((REPO.parent / "shared/data/doc2dial/questions_dev.jsonl").open(), range(50))]
+                     zip((REPO / "eval/data/doc2dial/questions_dev.jsonl").open(), range(50))]
 
         async def ask() -> None:
             for text in questions:

@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from bot.evaluation.harness import DEFAULT_CORPUS, DEFAULT_OFFTOPIC, DEFAULT_QUESTIONS
 from bot.knowledge.embeddings import EmbeddingsError
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ReindexError
@@ -285,11 +286,11 @@ def print_escalation(escalation: Escalation) -> None:
 @friendly_errors
 def eval_command(
     corpus: Annotated[Path, typer.Option(help="Knowledge base: JSONL with id, title, text per line.")]
-        = Path("../shared/data/doc2dial/corpus.jsonl"),
+        = DEFAULT_CORPUS,
     questions: Annotated[Path, typer.Option(help="Questions JSONL (doc2dial form, with history and gold).")]
-        = Path("../shared/data/doc2dial/questions_dev.jsonl"),
+        = DEFAULT_QUESTIONS,
     offtopic: Annotated[Path | None, typer.Option(help="Off-topic requests JSONL (id, text).")]
-        = Path("../shared/data/clinc150_oos/oos_dev.jsonl"),
+        = DEFAULT_OFFTOPIC,
     subset: Annotated[str | None, typer.Option(help="'small': the questions flagged subset_small.")] = None,
     report: Annotated[Path, typer.Option(help="Where to write the JSON report (Markdown beside it).")]
         = Path("reports/eval.json"),
@@ -303,7 +304,8 @@ def eval_command(
     settings = _settings(config)
     request = EvalRequest(corpus=corpus, questions=questions, offtopic=offtopic, subset=subset)
     try:
-        with _progress_bars({**STAGE_LABELS, "ask": "Asking questions"}) as on_progress:
+        labels = {**STAGE_LABELS, "ask": "Asking questions", "cross-validate": "Cross-validating"}
+        with _progress_bars(labels) as on_progress:
             result, cases = asyncio.run(run_evaluation(settings, request, on_progress=on_progress))
     except EvalDataError as exc:
         err.print(f"[bold red]Error:[/] {exc}", highlight=False)

@@ -55,6 +55,8 @@ SPECS: dict[str, PromptSpec] = {
                      "what a user is told when they ask faster than the rate limit allows"),
     "apology.md": _spec(set(), {"company_name"},
                         "what the bot says when something failed and it could not answer"),
+    "language.md": _spec(set(), {"languages", "language", "question", "company_name"},
+                         "what the bot says to a question in a language the knowledge base is not written in"),
 }
 
 # Sample values for `supportbot prompts check`'s preview.
@@ -64,6 +66,8 @@ SAMPLE_VALUES = {
                "within 30 days of delivery for a full refund.",
     "history": "Customer: I bought a tent last month.\nAssistant: Thanks! How can I help with it?",
     "retry_after": "42",
+    "languages": "English",
+    "language": "German",
 }
 
 

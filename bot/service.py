@@ -25,6 +25,7 @@ from langchain_core.embeddings import Embeddings
 from bot.answering.citations import NumberedPassages, number_passages, resolve_citations
 from bot.answering.extractive import extractive_answer
 from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
+from bot.answering.language import LanguageGuard, language_name
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, history_text
 from bot.knowledge.embeddings import embed_query
@@ -70,6 +71,7 @@ class SupportBot:
         self.answerer = answerer
         self.model_signature = answerer.model_signature if answerer else "extractive"
         self.observer = observer or Observer()  # metrics (bot/ops/metrics.py) or nothing
+        self.languages = LanguageGuard(settings.retrieval.languages)
 
     # ----- answering -----------------------------------------------------------------------
 
@@ -95,6 +97,8 @@ class SupportBot:
             return self._answer(prompts, inquiry, problem, mode="rejected", question=inquiry.text)
         if not (decision := await self._rate_decision(inquiry)).allowed:
             return self._busy(prompts, inquiry, decision)
+        if language := await asyncio.to_thread(self.languages.unserved_language, inquiry.text):
+            return self._other_language(prompts, inquiry, language)
         conversation = inquiry.conversation
         history = await self._safely(self.memory.load(conversation), [], "memory.load")
         standalone = await self._standalone(inquiry.text, history, prompts)
@@ -162,6 +166,14 @@ class SupportBot:
                               company_name=self.settings.company_name).strip()
         answer = self._answer(prompts, inquiry, text, mode="limited", question=inquiry.text)
         answer.offer_human = False
+        return answer
+
+    def _other_language(self, prompts: PromptSet, inquiry: Inquiry, language: str) -> Answer:
+        """A decline that says which languages the knowledge base can serve, and offers a human."""
+        answer = self._answer(prompts, inquiry, "", mode="declined", question=inquiry.text)
+        answer.text = prompts.render("language.md", languages=self.languages.served_names,
+                                     language=language_name(language), question=inquiry.text,
+                                     company_name=self.settings.company_name).strip()
         return answer
 
     def apology(self) -> str:

@@ -100,10 +100,10 @@ class RetrievalSettings(BaseModel):
         0.2, ge=0.0, le=1.0, description="own words' weight for a message that points back"
     )
     new_question_weight: float = Field(
-        0.6, ge=0.0, le=1.0, description="own words' weight for a message that reads as new"
+        0.5, ge=0.0, le=1.0, description="own words' weight for a message that reads as new"
     )
     document_support_weight: float = Field(
-        0.35, ge=0.0, le=2.0,
+        0.5, ge=0.0, le=2.0,
         description="share of a page's second-best passage score added to each of its passages",
     )
     min_agreement: float = Field(
@@ -111,6 +111,19 @@ class RetrievalSettings(BaseModel):
         description="a new-looking message grounded only by the thread's context needs this "
         "cosine between its own words and one of the passages the context found",
     )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="ISO 639-1 codes of the languages the knowledge base is written in; a question "
+        "clearly in another gets prompts/language.md and a human (empty: no check)",
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if not (len(code) == 2 and code.isalpha() and code.islower()):
+                raise ValueError(f"{code!r} is not a two-letter ISO 639-1 code such as 'en' or 'fr'")
+        return codes
 
 
 class EmbeddingSettings(BaseModel):

@@ -43,6 +43,10 @@ class Retrieval:
     query_vector: object = None
     ranked: list[SearchHit] = field(default_factory=list)  # every candidate, best first
     signals: GroundingSignals | None = None
+    # The two searches before blending (own words; with the thread's context, or empty): the
+    # evaluation re-ranks them with other weights when it cross-validates them.
+    own_hits: list[SearchHit] = field(default_factory=list)
+    context_hits: list[SearchHit] = field(default_factory=list)
 
 
 def is_grounded(hits: list[SearchHit], min_similarity: float) -> bool:
@@ -116,6 +120,32 @@ def support_by_document(ranked: Sequence[SearchHit], weight: float) -> list[Sear
     return sorted(rescored, key=lambda hit: hit.score, reverse=True)
 
 
+def own_weight(follow_up: bool, settings: RetrievalSettings) -> float:
+    return settings.follow_up_question_weight if follow_up else settings.new_question_weight
+
+
+def rank(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
+         settings: RetrievalSettings) -> list[SearchHit]:
+    """The one ranking: the two searches blended (when there is a thread), then page support."""
+    ranked = blend(own, with_context, own_weight(follow_up, settings)) if with_context else own
+    return support_by_document(ranked, settings.document_support_weight)
+
+
+def distinct_passages(ranked: Sequence[SearchHit], count: int) -> list[SearchHit]:
+    """The best `count` hits with different text: near-identical versions of a page would
+    otherwise fill the answerer's passages with one line six times (doc2dial has such pages)."""
+    seen: set[str] = set()
+    hits = []
+    for hit in ranked:
+        key = " ".join(hit.chunk.text.split()).lower()
+        if key not in seen:
+            seen.add(key)
+            hits.append(hit)
+            if len(hits) == count:
+                break
+    return hits
+
+
 class Retriever:
     def __init__(self, index: PolicyIndex, embeddings: Embeddings, settings: RetrievalSettings) -> None:
         self.index = index
@@ -135,22 +165,20 @@ class Retriever:
         embedded = time.perf_counter()
         own = self._search(texts[0], vectors[0], audience)
         top_k = self.settings.top_k
+        with_context = self._search(texts[1], vectors[1], audience) if earlier else []
+        follow_up = bool(earlier) and is_follow_up(own_words)
+        ranked = rank(own, with_context, follow_up, self.settings)
         if not earlier:
-            ranked, query_vector = own, vectors[0]
+            query_vector = vectors[0]
             signals = GroundingSignals(own=best_similarity(own[:top_k]))
         else:
-            with_context = self._search(texts[1], vectors[1], audience)
-            follow_up = is_follow_up(own_words)
-            own_weight = (self.settings.follow_up_question_weight if follow_up
-                          else self.settings.new_question_weight)
-            ranked = blend(own, with_context, own_weight)
             signals = thread_signals(own, with_context, follow_up, top_k)
-            query_vector = vectors[0] if own_weight >= 0.5 else vectors[1]
-        ranked = support_by_document(ranked, self.settings.document_support_weight)
+            query_vector = vectors[0] if own_weight(follow_up, self.settings) >= 0.5 else vectors[1]
         searched = time.perf_counter()
-        hits = ranked[:top_k]
+        hits = distinct_passages(ranked, top_k)
         return Retrieval(
-            question=question, hits=hits, ranked=ranked, signals=signals,
+            question=question, hits=hits, ranked=ranked, signals=signals, own_hits=own,
+            context_hits=with_context,
             grounded=is_grounded_by(signals, self.settings.min_similarity, self.settings.min_agreement),
             best_similarity=best_similarity(hits),
             timings_ms={"embed": (embedded - started) * 1000, "search": (searched - embedded) * 1000},

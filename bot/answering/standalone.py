@@ -10,13 +10,18 @@ The context is always added when the thread has one, because the rewrite cannot 
 parts (see retrieval.py), leaning on the context for messages that point back into the thread.
 Keeping the context in the text also keeps the answer cache honest: the same words in two
 threads are two different questions.
+
+A follow-up that keeps the question but names a new object ("and what about sale items?",
+"what about Canada?", "same for gift cards?") is rewritten into the earlier question with its
+object replaced: "Can I return sale items after 30 days?". Otherwise the thread's context,
+which is all about the old object, would find the old answer again.
 """
 
 from __future__ import annotations
 
 import re
 
-from bot.knowledge.keywords import keyword_tokens
+from bot.knowledge.keywords import STOPWORDS, keyword_tokens
 from bot.types import Turn
 
 # Every user message memory still holds (memory.max_turns bounds it); on the doc2dial dev set
@@ -45,9 +50,80 @@ def is_follow_up(question: str) -> bool:
     return bool(_REFERS_BACK.search(question)) or len(keyword_tokens(question)) <= SHORT_MESSAGE_WORDS
 
 
+# "and what about X?", "how about X", "same for X?", "what if it's X?": X replaces the old object.
+# "and for X?": X qualifies the old question, unless it names what a preposition pointed at.
+_NEW_OBJECT = re.compile(
+    r"^\W*(?:(?:and|but|so|ok|okay|also)\W+)*"
+    r"(?:(?P<replace>(?:what|how)\s+about|(?:the\s+)?same\s+(?:for|with|about|goes\s+for)|what\s+if\s+it'?s)"
+    r"|(?P<qualify>for))"
+    r"\s+(?P<object>[^?!.]+?)\W*$",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_DETERMINERS = {"a", "an", "the", "my", "your", "our", "this", "that", "these", "those", "some", "any"}
+_PREPOSITIONS = {"to", "in", "for", "from", "with", "on", "at", "into", "by", "of", "after", "before",
+                 "within", "during", "over", "under", "about", "without", "per"}
+_SUBJECTS = {"i", "you", "we", "they", "he", "she"}  # the word after one is its verb ("can I return")
+# Words that frame a question rather than name its object.
+_FRAME = STOPWORDS | _DETERMINERS | _PREPOSITIONS | _SUBJECTS | {
+    "can", "could", "may", "might", "will", "would", "should", "must", "do", "does", "did", "is", "are",
+    "was", "how", "what", "when", "where", "which", "who", "why", "long", "much", "many", "me", "if",
+    "and", "or", "than"}
+
+
 def deterministic_standalone(question: str, history: list[Turn]) -> str:
     earlier = [turn.text.strip() for turn in history if turn.role == "user" and turn.text.strip()]
-    return compose_standalone(question.strip(), earlier[-PREVIOUS_QUESTIONS:])
+    question = question.strip()
+    if earlier and (match := _NEW_OBJECT.match(question)):
+        subject = next((text for text in reversed(earlier) if not is_follow_up(text)), None)
+        qualify = bool(match.group("qualify"))
+        if subject and (rewritten := replace_object(subject, match.group("object"), qualify)):
+            question = rewritten
+    return compose_standalone(question, earlier[-PREVIOUS_QUESTIONS:])
+
+
+def replace_object(question: str, new_object: str, qualify: bool = False) -> str | None:
+    """The question with the phrase the new object stands in for replaced by it.
+
+    That phrase is a run of the question's content words: the one sharing a word stem with the new
+    object ("an opened item" for "sale items"), else the last one after a preposition ("the US"
+    in "...take to the US?" for "Canada"), else the last one ("opened items" for "gift cards").
+    What qualified the old object goes with it ("after 30 days" was said of opened items, not of
+    sale items); the thread's context still carries it for the search. With `qualify` ("and for
+    Canada?") only a phrase after a preposition is replaced; without one the new object is added:
+    "How much does the return label cost for Canada?".
+    """
+    runs = _content_runs(question)
+    stems = set(keyword_tokens(new_object))
+    if not runs or not stems:  # "what about it?" names nothing new
+        return None
+    sharing = [run for run in runs if stems & set(keyword_tokens(question[run[0]:run[1]]))]
+    after_preposition = [run for run in runs if run[2]]
+    stripped = question.rstrip()
+    ending = stripped[-1] if stripped[-1] in "?!." else "?"
+    if qualify and not (sharing or after_preposition):
+        return f"{stripped.rstrip('?!.')} for {new_object.strip()}{ending}"
+    start, _, _ = (sharing or after_preposition or runs)[-1]
+    return f"{question[:start]}{new_object.strip()}{ending}"
+
+
+def _content_runs(question: str) -> list[tuple[int, int, bool]]:
+    """(start, end, follows a preposition) of each run of content words, with its determiner."""
+    runs: list[tuple[int, int, bool]] = []
+    words = list(_WORD.finditer(question))
+    run_start = None
+    for i, word in enumerate(words):
+        after_subject = i > 0 and words[i - 1].group().lower() in _SUBJECTS
+        content = word.group().lower() not in _FRAME and not after_subject
+        if content and run_start is None:
+            run_start = i
+        if run_start is not None and (not content or i == len(words) - 1):
+            last = i if content else i - 1
+            first = run_start - 1 if run_start and words[run_start - 1].group().lower() in _DETERMINERS else run_start
+            before = words[first - 1].group().lower() if first else ""
+            runs.append((words[first].start(), words[last].end(), before in _PREPOSITIONS))
+            run_start = None
+    return runs
 
 
 def compose_standalone(question: str, earlier: list[str]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.evaluation.datasets import EvalCase, EvalDataError, jsonl_records
@@ -28,6 +28,7 @@ class EvalCorpus:
     source: Path  # the corpus given
     texts: dict[str, str]  # document id -> the text gold character spans point into
     restricted: bool  # True when only the subset's documents and some distractors are indexed
+    titles: dict[str, str] = field(default_factory=dict)  # document id -> its page title
 
     @property
     def note(self) -> str:
@@ -81,7 +82,8 @@ def prepare_corpus(settings: Settings, corpus: Path, cases: list[EvalCase],
         "weaviate": settings.weaviate.model_copy(update={"url": None, "multi_tenancy": False}),
     })
     texts = {doc_id: str(record["text"]) for doc_id, record in documents.items()}
-    return EvalCorpus(path=path, source=corpus, texts=texts, restricted=restrict), eval_settings
+    titles = {doc_id: str(record.get("title") or doc_id) for doc_id, record in documents.items()}
+    return EvalCorpus(path=path, source=corpus, texts=texts, titles=titles, restricted=restrict), eval_settings
 
 
 def _subset_documents(documents: dict[str, dict], cases: list[EvalCase]) -> set[str]:

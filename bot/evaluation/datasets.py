@@ -6,6 +6,8 @@ Any JSONL file in the same form can be evaluated:
   "answerable", "domain", "gold_char_span", "subset_small"}``; only ``id`` and ``question`` are
   required (no gold documents means unanswerable).
 - off-topic: ``{"id", "text"}`` per line.
+- multilingual: the questions form plus ``"language"`` (ISO 639-1), e.g. dev questions translated
+  (eval/data/multilingual). They are reported on their own, not mixed into the dev figures.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ class EvalCase:
     gold_doc_ids: tuple[str, ...] = ()
     gold_char_span: tuple[int, int] | None = None
     subset_small: bool = False
+    # Questions that must never be split between tuning and testing: every turn of a dialogue,
+    # and every dialogue about the same page (cross-validation folds are made of whole groups).
+    group: str = ""
+    language: str = "en"
+    # Set for the extra checks (threads.py, the multilingual set): reported apart from the dev
+    # figures and never used for tuning.
+    check: str = ""
 
 
 def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
@@ -65,7 +74,7 @@ def _required(record: dict, key: str, path: Path, number: int) -> str:
     return value
 
 
-def load_questions(path: Path) -> list[EvalCase]:
+def load_questions(path: Path, check: str = "") -> list[EvalCase]:
     cases = []
     for number, record in jsonl_records(path):
         question = _required(record, "question", path, number)
@@ -86,8 +95,17 @@ def load_questions(path: Path) -> list[EvalCase]:
             domain=str(record.get("domain") or "unknown"), question=question, history=history,
             gold_doc_ids=gold, gold_char_span=(int(span[0]), int(span[1])) if span else None,
             subset_small=bool(record.get("subset_small", False)),
+            group=_group(record, gold, case_id), language=str(record.get("language") or "en"),
+            check=check,
         ))
     return cases
+
+
+def _group(record: dict, gold: tuple[str, ...], case_id: str) -> str:
+    # doc2dial ids are "<page title>#<section>": sections of one web page are one group.
+    if gold:
+        return "page:" + gold[0].split("#")[0]
+    return "dialogue:" + str(record.get("dialogue_id") or case_id)
 
 
 def load_offtopic(path: Path) -> list[EvalCase]:
@@ -96,7 +114,7 @@ def load_offtopic(path: Path) -> list[EvalCase]:
         text = _required(record, "text", path, number)
         case_id = str(record.get("id") or f"{path.stem}:{number}")
         cases.append(EvalCase(id=case_id, kind=OFFTOPIC, domain=OFFTOPIC, question=text,
-                              subset_small=_in_small_share(case_id)))
+                              subset_small=_in_small_share(case_id), group="request:" + case_id))
     return cases
 
 
@@ -109,5 +127,5 @@ def select_subset(cases: list[EvalCase], subset: str | None) -> list[EvalCase]:
     if subset in (None, "", "all"):
         return cases
     if subset == "small":
-        return [case for case in cases if case.subset_small]
+        return [case for case in cases if case.subset_small or case.check]
     raise EvalDataError(f"Unknown subset {subset!r}; use 'small' or leave it out for every question.")

@@ -72,14 +72,22 @@ class PassageLocator:
             self._found[key] = (start, start + len(chunk_text)) if start >= 0 else _loose_span(text, chunk_text)
         return self._found[key]
 
-    def coverage(self, result: CaseResult) -> float | None:
+    def coverage(self, result: CaseResult, same_page: bool = False) -> float | None:
+        """The share of the gold passage's characters whose words the answerer was given.
+
+        A passage from a near-identical version of the gold page (doc2dial has such pages) gives
+        the same words and counts, unless `same_page` asks for passages of the gold page only.
+        """
         case = result.case
         if not case.gold_char_span or not case.gold_doc_ids:
             return None
         start, end = case.gold_char_span
+        gold = case.gold_doc_ids[0]
         covered = np.zeros(max(end - start, 0), dtype=bool)
         for document_id, chunk_text in result.passages:
-            if document_id in case.gold_doc_ids and (span := self.span(document_id, chunk_text)):
+            if same_page and document_id not in case.gold_doc_ids:
+                continue
+            if span := self.span(gold if document_id not in case.gold_doc_ids else document_id, chunk_text):
                 covered[max(span[0] - start, 0): max(min(span[1], end) - start, 0)] = True
         return float(covered.mean()) if len(covered) else None
 
@@ -94,14 +102,21 @@ def _loose_span(text: str, chunk_text: str) -> tuple[int, int] | None:
     return (match.start(), match.end()) if match else None
 
 
-def summarise(results: list[CaseResult], texts: dict[str, str]) -> dict:
+def summarise(results: list[CaseResult], texts: dict[str, str], titles: dict[str, str] | None = None) -> dict:
+    """The dev figures (the extra checks apart, under "checks"); citations of every answer.
+
+    With `titles`, also the rank of the gold *web page*: doc2dial splits some pages into sections
+    that share a title and most of their text (62 of the 77 Social Security documents), and the
+    strict figures count a sibling section as a miss.
+    """
     locator = PassageLocator(texts)
+    everything, results = results, [r for r in results if not r.case.check]
     by_kind = {kind: [r for r in results if r.case.kind == kind] for kind in (ANSWERABLE, UNANSWERABLE, OFFTOPIC)}
     declinable = by_kind[UNANSWERABLE] + by_kind[OFFTOPIC]
-    answers = [r for r in results if answered(r)]
+    answers = [r for r in everything if answered(r)]
     baseline_names = list(results[0].baselines) if results else []
     figures = {
-        "answerable": _answerable_figures(by_kind[ANSWERABLE], locator),
+        "answerable": _answerable_figures(by_kind[ANSWERABLE], locator, titles),
         "unanswerable": {"n": len(by_kind[UNANSWERABLE]),
                          "declined_rate": rate([not answered(r) for r in by_kind[UNANSWERABLE]])},
         "offtopic": {"n": len(by_kind[OFFTOPIC]),
@@ -114,13 +129,14 @@ def summarise(results: list[CaseResult], texts: dict[str, str]) -> dict:
                        for stage in STAGES},
         "baselines": {name: _baseline_figures(results, name) for name in baseline_names},
         "per_domain": {},
+        "checks": check_figures(everything),
     }
     for domain in sorted({r.case.domain for r in results}):
         subset = [r for r in results if r.case.domain == domain]
         entry: dict = {"n": len(subset)}
         answerable = [r for r in subset if r.case.kind == ANSWERABLE]
         if answerable:
-            entry.update(_answerable_figures(answerable, locator))
+            entry.update(_answerable_figures(answerable, locator, titles))
         if len(answerable) < len(subset):
             entry["declined_rate"] = rate([not answered(r) for r in subset if r.case.kind != ANSWERABLE])
         entry["baselines"] = {name: _baseline_figures(subset, name) for name in baseline_names}
@@ -128,10 +144,44 @@ def summarise(results: list[CaseResult], texts: dict[str, str]) -> dict:
     return figures
 
 
-def _answerable_figures(results: list[CaseResult], locator: PassageLocator) -> dict:
+def check_figures(results: list[CaseResult]) -> dict:
+    """Thread checks (threads.py) and the multilingual set, each on its own."""
+    figures: dict = {}
+    for check in sorted({r.case.check for r in results if r.case.check and r.case.check != "language"}):
+        of_check = [r for r in results if r.case.check == check]
+        answerable = [r for r in of_check if r.case.kind == ANSWERABLE]
+        entry: dict = {"n": len(of_check)}
+        if answerable:
+            entry.update(ranking_figures([gold_rank(r.ranked_documents, r.case.gold_doc_ids) for r in answerable]))
+            entry["answered_rate"] = rate([answered(r) for r in answerable])
+        else:
+            entry["declined_rate"] = rate([not answered(r) for r in of_check])
+        figures[check] = entry
+    languages = [r for r in results if r.case.check == "language"]
+    for language in sorted({r.case.language for r in languages}):
+        of_language = [r for r in languages if r.case.language == language]
+        entry = ranking_figures([gold_rank(r.ranked_documents, r.case.gold_doc_ids) for r in of_language])
+        entry["answered_rate"] = rate([answered(r) for r in of_language])
+        entry["told_which_languages_rate"] = rate([r.other_language is not None for r in of_language])
+        figures[f"language.{language}"] = entry
+    return figures
+
+
+def page_rank(ranked_documents: list[str], gold: Iterable[str], titles: dict[str, str]) -> int | None:
+    pages = list(dict.fromkeys(titles.get(d, d) for d in ranked_documents))
+    return gold_rank(pages, {titles.get(d, d) for d in gold})
+
+
+def _answerable_figures(results: list[CaseResult], locator: PassageLocator,
+                        titles: dict[str, str] | None = None) -> dict:
     figures = ranking_figures([gold_rank(r.ranked_documents, r.case.gold_doc_ids) for r in results])
+    if titles:
+        pages = ranking_figures([page_rank(r.ranked_documents, r.case.gold_doc_ids, titles) for r in results])
+        figures.update({"page_top1": pages.get("top1"), "page_top5": pages.get("top5")})
     coverages = [c for r in results if (c := locator.coverage(r)) is not None]
     figures["passage_coverage"] = float(np.mean(coverages)) if coverages else None
+    strict = [c for r in results if (c := locator.coverage(r, same_page=True)) is not None]
+    figures["passage_coverage_same_page"] = float(np.mean(strict)) if strict else None
     figures["answered_rate"] = rate([answered(r) for r in results])
     return figures
 

@@ -17,7 +17,10 @@ ROWS: list[tuple[str, str, str | None]] = [
     ("gold document in top 5", "answerable.top5", "top5"),
     ("gold document in top 10", "answerable.top10", "top10"),
     ("MRR", "answerable.mrr", "mrr"),
-    ("gold passage covered", "answerable.passage_coverage", None),
+    ("gold web page in top 1 (sections sharing a title count)", "answerable.page_top1", None),
+    ("gold web page in top 5 (sections sharing a title count)", "answerable.page_top5", None),
+    ("gold passage covered (its words, from any page)", "answerable.passage_coverage", None),
+    ("gold passage covered (by passages of the gold page)", "answerable.passage_coverage_same_page", None),
     ("answerable answered", "answerable.answered_rate", "answered_rate"),
     ("unanswerable declined", "unanswerable.declined_rate", "unanswerable_declined_rate"),
     ("off-topic declined", "offtopic.declined_rate", "offtopic_declined_rate"),
@@ -76,11 +79,58 @@ def latency_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     return ["stage", "p50 ms", "p95 ms"], rows
 
 
+CV_LABELS = {"top1": "gold document in top 1", "top5": "gold document in top 5",
+             "answered_rate": "answerable answered", "unanswerable_declined_rate": "unanswerable declined",
+             "offtopic_declined_rate": "off-topic declined"}
+
+
+def cross_validation_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    summary = lookup(report, "cross_validation.summary") or {}
+    keys = [k for k in CV_LABELS if k in summary] + sorted(k for k in summary if k not in CV_LABELS)
+    rows = [[CV_LABELS.get(key, key.replace("top5.", "top 5, ")),
+             *(fmt(summary[key][stat]) for stat in ("mean", "min", "max", "std"))] for key in keys]
+    return ["held-out figure", "mean", "min", "max", "std"], rows
+
+
+def check_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    rows = []
+    for name, entry in (report.get("checks") or {}).items():
+        rows.append([name.replace("language.", "language: "), fmt(entry.get("n")), fmt(entry.get("top5")),
+                     fmt(entry.get("answered_rate")), fmt(entry.get("declined_rate")),
+                     fmt(entry.get("told_which_languages_rate"))])
+    return ["check", "n", "top5", "answered", "declined", "told which languages"], rows
+
+
+def paraphrase_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    rows = []
+    for scope, path in (("all", "paraphrase_cache"), ("first messages", "paraphrase_cache.first_messages")):
+        for row in lookup(report, f"{path}.sweep") or []:
+            rows.append([scope, fmt(row["threshold"]), f"{row['false_hit_rate']:.5f}",
+                         fmt(row["questions_with_a_false_hit"]), fmt(row["hit_rate_same_passage"])])
+    return ["questions", "threshold", "false-hit rate (pairs)", "questions with a false hit",
+            "same-passage hit rate"], rows
+
+
+def sections(report: dict) -> list[tuple[str, tuple[list[str], list[list[str]]], str]]:
+    """(title, (header, rows), note) of every table, in the order both renderings show them."""
+    chosen = "; ".join(str(c) for c in lookup(report, "cross_validation.chosen") or [])
+    return [
+        ("Quality beside the baselines", comparison_rows(report), ""),
+        ("Per domain", domain_rows(report), ""),
+        (_cv_title(report), cross_validation_rows(report), f"Settings each fold's tuning chose: {chosen}."),
+        ("Thread checks and languages", check_rows(report),
+         "`new_topic`: a dialogue's first question asked in another dialogue's thread; `offtopic_in_thread`: "
+         "an off-topic request asked in a dev thread; `language: xx`: dev questions translated into xx."),
+        (_paraphrase_title(report), paraphrase_rows(report), ""),
+        ("Latency per stage (ms, offline answerer)", latency_rows(report), ""),
+    ]
+
+
 def rich_tables(report: dict) -> list[Table]:
     tables = []
-    for title, (header, rows) in (("Quality beside the baselines", comparison_rows(report)),
-                                  ("Per domain", domain_rows(report)),
-                                  ("Latency per stage (offline answerer)", latency_rows(report))):
+    for title, (header, rows), _ in sections(report):
+        if not rows:
+            continue
         table = Table(title=title)
         for number, column in enumerate(header):
             table.add_column(column, justify="left" if number == 0 else "right")
@@ -88,6 +138,21 @@ def rich_tables(report: dict) -> list[Table]:
             table.add_row(*row)
         tables.append(table)
     return tables
+
+
+def _cv_title(report: dict) -> str:
+    cv = report.get("cross_validation") or {}
+    return (f"Cross-validation: {cv.get('folds')} folds ({cv.get('grouping')}); settings fitted on the "
+            "other folds, figures on the held-out one")
+
+
+def _paraphrase_title(report: dict) -> str:
+    cache = report.get("paraphrase_cache") or {}
+    configured = cache.get("configured", {}).get("threshold")
+    safe = {scope: lookup(report, f"{path}.safe_threshold") or "none swept"
+            for scope, path in (("all", "paraphrase_cache"), ("first", "paraphrase_cache.first_messages"))}
+    return (f"Paraphrase cache over {cache.get('questions')} answerable questions (configured threshold "
+            f"{configured}; safe for every question: {safe['all']}, for first messages: {safe['first']})")
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -113,19 +178,10 @@ def markdown(report: dict) -> str:
         f"- Settings: {meta['settings']}.",
         f"- Run: {meta['started']}, {meta['seconds']:.0f} s.",
         "",
-        "## Quality beside the baselines",
-        "",
-        _markdown_table(*comparison_rows(report)),
-        "",
-        "## Per domain",
-        "",
-        _markdown_table(*domain_rows(report)),
-        "",
-        "## Latency per stage (ms)",
-        "",
-        _markdown_table(*latency_rows(report)),
-        "",
     ]
+    for title, (header, rows), note in sections(report):
+        if rows:
+            parts += [f"## {title}", "", _markdown_table(header, rows), ""] + ([note, ""] if note else [])
     return "\n".join(parts)
 
 

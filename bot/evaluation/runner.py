@@ -30,11 +30,14 @@ class CaseResult:
     timings_ms: dict[str, float]
     signals: GroundingSignals | None = None
     baselines: dict[str, BaselineResult] = field(default_factory=dict)
+    retrieval: Retrieval | None = None  # the two searches before blending, for cross-validation
+    other_language: str | None = None  # the language reply was given (the question's language)
 
     def to_record(self) -> dict:
         """One line of the per-question file: enough to find and replay a failure."""
         return {
-            "id": self.case.id, "kind": self.case.kind, "domain": self.case.domain,
+            "id": self.case.id, "kind": self.case.kind, "domain": self.case.domain, "check": self.case.check,
+            "language": self.case.language, "other_language": self.other_language,
             "question": self.case.question, "standalone": self.answer.standalone_question,
             "mode": self.answer.mode, "gold_doc_ids": list(self.case.gold_doc_ids),
             "ranked_documents": self.ranked_documents,
@@ -96,5 +99,6 @@ async def _run_case(bot: SupportBot, recorder: RecordingRetriever, case: EvalCas
         ranked_documents=distinct_documents([h.chunk.document_id for h in retrieval.ranked]) if retrieval else [],
         passages=[(h.chunk.document_id, h.chunk.text) for h in hits],
         retrieved_documents={h.chunk.document_id for h in hits},
-        timings_ms=timings, signals=retrieval.signals if retrieval else None,
+        timings_ms=timings, signals=retrieval.signals if retrieval else None, retrieval=retrieval,
+        other_language=bot.languages.unserved_language(case.question) if answer.mode == "declined" else None,
     )

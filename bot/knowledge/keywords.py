@@ -10,13 +10,13 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_STOPWORDS = frozenset(STOPWORDS_EN)
+STOPWORDS = frozenset(STOPWORDS_EN)
 _stemmer = Stemmer.Stemmer("english")
 
 
 def keyword_tokens(text: str) -> list[str]:
     words = [w.split("'")[0] for w in _WORD.findall(text.lower())]
-    return _stemmer.stemWords([w for w in words if w not in _STOPWORDS])
+    return _stemmer.stemWords([w for w in words if w not in STOPWORDS])
 
 
 class KeywordIndex:

@@ -1,5 +1,7 @@
 """Retrieval in a thread: blending, the decline rule's signals, and the sample knowledge base."""
 
+from dataclasses import replace
+
 import pytest
 
 from bot.answering.retrieval import GroundingSignals, Retriever, blend, is_grounded_by, support_by_document
@@ -70,3 +72,12 @@ def test_a_page_with_several_matching_passages_moves_up():
     assert [h.chunk.id for h in ranked] == ["b", "b2", "a"]  # 0.8 + 0.35 * 0.7 and 0.7 + 0.35 * 0.7
     assert ranked[0].score == pytest.approx(1.045) and ranked[2].score == 0.9
     assert [h.chunk.id for h in support_by_document([lucky, *steady], weight=0.0)] == ["a", "b", "b2"]
+
+
+def test_the_answerer_gets_passages_with_different_text():
+    from bot.answering.retrieval import distinct_passages
+
+    twins = [_hit("a", 0.9, 0.8, "page#1"), _hit("b", 0.8, 0.8, "page#2"), _hit("c", 0.7, 0.6, "page#3")]
+    twins = [twins[0], replace(twins[1], chunk=replace(twins[1].chunk, text=" T ")),
+             replace(twins[2], chunk=replace(twins[2].chunk, text="another passage"))]
+    assert [h.chunk.id for h in distinct_passages(twins, 2)] == ["a", "c"]  # "t" and " T " are one text

@@ -31,3 +31,46 @@ def test_replies_and_pointers_are_follow_ups_and_full_questions_are_not():
     for message in ("What's the weather in Paris?", "How do I renew a commercial driver license?",
                     "Which documents prove my child's citizenship?"):
         assert not is_follow_up(message), message
+
+
+def test_a_follow_up_that_names_a_new_object_replaces_the_old_one():
+    cases = [
+        ("Can I return an opened item after 30 days?", "and what about sale items?", "Can I return sale items?"),
+        ("How long does shipping take to the US?", "what about Canada?", "How long does shipping take to Canada?"),
+        ("Can I return opened items?", "same for gift cards?", "Can I return gift cards?"),
+        ("Do you ship to PO boxes?", "And how about military addresses", "Do you ship to military addresses?"),
+        ("What documents do I need for a driver license?", "what about a learner permit?",
+         "What documents do I need for a learner permit?"),
+        ("How much does the return label cost?", "and for Canada?", "How much does the return label cost for Canada?"),
+        ("How long does shipping take to the US?", "and for Canada?", "How long does shipping take to Canada?"),
+    ]
+    for earlier, follow_up, rewritten in cases:
+        standalone = deterministic_standalone(follow_up, [Turn("user", earlier), Turn("assistant", "…")])
+        assert split_standalone(standalone) == (rewritten, [earlier]), follow_up
+
+
+def test_the_object_is_taken_from_the_last_question_that_stands_on_its_own():
+    history = [Turn("user", "Can I return opened items?"), Turn("user", "yes, it was used once")]
+    question, _ = split_standalone(deterministic_standalone("what about gift cards?", history))
+    assert question == "Can I return gift cards?"
+
+
+def test_replies_and_first_messages_are_not_rewritten():
+    history = [Turn("user", "Can I return an opened item after 30 days?")]
+    for message in ("yes it was opened", "and after 60 days?", "what about it?"):
+        assert split_standalone(deterministic_standalone(message, history))[0] == message
+    assert deterministic_standalone("what about gift cards?", []) == "what about gift cards?"
+
+
+async def test_a_new_object_in_a_thread_is_answered_from_its_own_section(sample_settings, embeddings):
+    from bot.types import ConversationKey, Inquiry
+    from bot.wiring import build_bot
+
+    bot = build_bot(sample_settings, embeddings=embeddings, answerer=None, long_running=False)
+    thread = ConversationKey("test", "c", "sale-items")
+    await bot.answer(Inquiry(text="Can I return an opened item after 30 days?", conversation=thread, user_id="u"))
+    answer = await bot.answer(Inquiry(text="and what about sale items?", conversation=thread, user_id="u"))
+    assert answer.standalone_question.startswith("Can I return sale items?")
+    assert answer.sources[0].heading.endswith("Final-sale items")
+    assert "Clearance items" in answer.text and "Personalised items" in answer.text
+    assert "resellable condition" not in answer.text  # nothing quoted from the 30-day section

@@ -82,5 +82,8 @@ async def test_reports_are_written_as_json_markdown_and_cases(tmp_path, request_
     assert json.loads(written[0].read_text())["answerable"]["top5"] == report["answerable"]["top5"]
     text = markdown(report)
     assert "| gold document in top 5 | 1.000 |" in text and "bm25_last" in text
-    lines = written[2].read_text().splitlines()
-    assert len(lines) == 6 and json.loads(lines[1])["signals"]["follow_up"] is True
+    lines = [json.loads(line) for line in written[2].read_text().splitlines()]
+    assert len([r for r in lines if not r["check"]]) == 6 and lines[1]["signals"]["follow_up"] is True
+    # The thread checks: the license question asked in the passport thread, each off-topic request in it.
+    assert sorted(r["check"] for r in lines if r["check"]) == ["new_topic", "offtopic_in_thread", "offtopic_in_thread"]
+    assert "## Thread checks and languages" in text and "held-out figure" in text

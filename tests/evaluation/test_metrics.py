@@ -27,10 +27,17 @@ def test_coverage_counts_gold_characters_inside_retrieved_passages():
     locator = PassageLocator({"doc": TEXT})
     whole = _result(passages=[("doc", "Fees \nThe fee is 30 dollars.  It is paid\nonline.")])
     assert locator.coverage(whole) == 1.0
-    # Whitespace folded by a splitter still locates; a passage of another document counts for nothing.
-    half = _result(passages=[("doc", "The fee is 30 dollars. It"), ("other", TEXT)])
+    # Whitespace folded by a splitter still locates; another document's other words count for nothing.
+    half = _result(passages=[("doc", "The fee is 30 dollars. It"), ("other", "Refunds are not fees.")])
     assert 0.5 < locator.coverage(half) < 0.8
     assert locator.coverage(_result(passages=[("doc", "Intro line.")])) == 0.0
+
+
+def test_the_same_words_from_a_near_identical_page_cover_the_gold_passage():
+    locator = PassageLocator({"doc": TEXT, "twin": "Copy.\n" + TEXT})
+    from_twin = _result(passages=[("twin", "Fees \nThe fee is 30 dollars.  It is paid\nonline.")])
+    assert locator.coverage(from_twin) == 1.0 and locator.coverage(from_twin, same_page=True) == 0.0
+    assert locator.coverage(_result(passages=[("twin", "Copy.")])) == 0.0
 
 
 def test_citation_validity_needs_cited_listed_and_retrieved_sources():

@@ -1,0 +1,150 @@
+"""Cross-validation over dialogues: every tuned setting fitted on some folds, judged on the rest.
+
+The retrieval weights and the decline thresholds in config/supportbot.toml were chosen on this
+dev set, so figures measured on it flatter them. Here the questions are split into folds of
+whole groups (every turn of a dialogue and every dialogue about the same page stay together,
+see datasets.py), and for each fold the tuned settings are fitted again on the other folds alone
+and measured on it. The spread across folds says how far a figure can be trusted on pages the
+tuning never saw.
+
+Fitting needs no new searches: each question's two searches (its own words, and with the
+thread's context) are kept from the run, and blending and page support are recomputed for each
+candidate setting (retrieval.rank), as are the decline decisions (retrieval.is_grounded_by).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.answering.retrieval import is_grounded_by, rank
+from bot.evaluation.baselines import distinct_documents
+from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE
+from bot.evaluation.metrics import gold_rank
+from bot.evaluation.runner import CaseResult
+from bot.settings import RetrievalSettings
+
+DEFAULT_FOLDS = 5
+# What the decline fit aims for on the tuning folds: the target (answerable answered >= 0.95)
+# plus a margin, so that held-out folds still meet it.
+ANSWERED_GOAL = 0.96
+GRID = {
+    "follow_up_question_weight": (0.1, 0.2, 0.3),
+    "new_question_weight": (0.5, 0.6, 0.7),
+    "document_support_weight": (0.2, 0.35, 0.5),
+}
+SIMILARITY_GRID = tuple(round(x, 3) for x in np.arange(0.30, 0.601, 0.01))
+AGREEMENT_GRID = (0.0, 0.1, 0.2, 0.3, 0.4)
+
+
+def fold_of(group: str, folds: int) -> int:
+    digest = hashlib.sha256(group.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % folds
+
+
+@dataclass(frozen=True)
+class Fitted:
+    retrieval: RetrievalSettings
+
+    def describe(self) -> dict:
+        r = self.retrieval
+        return {"follow_up_question_weight": r.follow_up_question_weight,
+                "new_question_weight": r.new_question_weight,
+                "document_support_weight": r.document_support_weight,
+                "min_similarity": r.min_similarity, "min_agreement": r.min_agreement}
+
+
+class _Table:
+    """Every answerable question's gold rank under every ranking setting of GRID, and every
+    question's decision under every threshold pair, computed once for all folds."""
+
+    def __init__(self, results: list[CaseResult], base: RetrievalSettings) -> None:
+        self.results = results
+        self.kinds = np.array([r.case.kind for r in results])
+        self.domains = np.array([r.case.domain for r in results])
+        self.settings = [base.model_copy(update=dict(zip(GRID, values)))
+                         for values in itertools.product(*GRID.values())]
+        # rank 0 = gold page not in the ranking (or not answerable)
+        self.ranks = np.array([[_gold_rank(r, s) or 0 if r.case.kind == ANSWERABLE else 0 for r in results]
+                               for s in self.settings])
+        self.thresholds = list(itertools.product(SIMILARITY_GRID, AGREEMENT_GRID))
+        self.answered = np.array([[_answered(r, similarity, agreement) for r in results]
+                                  for similarity, agreement in self.thresholds])
+
+    def fit(self, mask: np.ndarray) -> tuple[int, int]:
+        """(ranking setting, threshold pair) fitted on the questions in mask."""
+        answerable = mask & (self.kinds == ANSWERABLE)
+        declinable = mask & (self.kinds != ANSWERABLE)
+        ranks = self.ranks[:, answerable]
+        top5 = ((ranks > 0) & (ranks <= 5)).mean(axis=1)
+        mrr = np.where(ranks > 0, 1 / np.maximum(ranks, 1), 0).mean(axis=1)
+        ranking = max(range(len(self.settings)), key=lambda i: (top5[i], mrr[i]))
+        answered = self.answered[:, answerable].mean(axis=1)
+        declined = (~self.answered[:, declinable]).mean(axis=1) if declinable.any() else np.zeros(len(answered))
+        # Meet the goal, then decline the most; if nothing meets it, answer the most.
+        threshold = max(range(len(self.thresholds)), key=lambda i: (
+            answered[i] >= ANSWERED_GOAL, declined[i] if answered[i] >= ANSWERED_GOAL else answered[i],
+            -self.thresholds[i][0]))
+        return ranking, threshold
+
+    def fitted(self, ranking: int, threshold: int) -> Fitted:
+        similarity, agreement = self.thresholds[threshold]
+        return Fitted(self.settings[ranking].model_copy(
+            update={"min_similarity": similarity, "min_agreement": agreement}))
+
+    def measure(self, mask: np.ndarray, ranking: int, threshold: int) -> dict:
+        figures: dict = {}
+        answerable = mask & (self.kinds == ANSWERABLE)
+        if answerable.any():
+            ranks = self.ranks[ranking, answerable]
+            figures["top1"] = float((ranks == 1).mean())
+            figures["top5"] = float(((ranks > 0) & (ranks <= 5)).mean())
+            figures["answered_rate"] = float(self.answered[threshold, answerable].mean())
+            for domain in sorted(set(self.domains[answerable])):
+                in_domain = self.ranks[ranking, answerable & (self.domains == domain)]
+                figures[f"top5.{domain}"] = float(((in_domain > 0) & (in_domain <= 5)).mean())
+        for kind in (UNANSWERABLE, OFFTOPIC):
+            of_kind = mask & (self.kinds == kind)
+            if of_kind.any():
+                figures[f"{kind}_declined_rate"] = float((~self.answered[threshold, of_kind]).mean())
+        return figures
+
+
+def _gold_rank(result: CaseResult, settings: RetrievalSettings) -> int | None:
+    retrieval = result.retrieval
+    if retrieval is None:
+        return None
+    follow_up = bool(result.signals and result.signals.follow_up)
+    ranked = rank(retrieval.own_hits, retrieval.context_hits, follow_up, settings)
+    return gold_rank(distinct_documents([hit.chunk.document_id for hit in ranked]), result.case.gold_doc_ids)
+
+
+def _answered(result: CaseResult, min_similarity: float, min_agreement: float) -> bool:
+    return result.signals is not None and is_grounded_by(result.signals, min_similarity, min_agreement)
+
+
+def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: int = DEFAULT_FOLDS) -> dict:
+    """Held-out figures per fold, their mean / min / max / standard deviation, and the settings
+    each fold's tuning chose (if they differ much, the tuning is fitting noise)."""
+    table = _Table(results, base)
+    assigned = np.array([fold_of(r.case.group or r.case.id, folds) for r in results])
+    per_fold, chosen = [], []
+    for fold in range(folds):
+        ranking, threshold = table.fit(assigned != fold)
+        figures = table.measure(assigned == fold, ranking, threshold)
+        figures["n"] = int((assigned == fold).sum())
+        per_fold.append(figures)
+        chosen.append(table.fitted(ranking, threshold).describe())
+    metrics = sorted({key for figures in per_fold for key in figures if key != "n"})
+    summary = {}
+    for key in metrics:
+        values = np.array([figures[key] for figures in per_fold if key in figures])
+        summary[key] = {"mean": float(values.mean()), "min": float(values.min()),
+                        "max": float(values.max()), "std": float(values.std())}
+    everything = np.ones(len(results), dtype=bool)
+    return {"folds": folds, "grouping": "whole dialogues; all dialogues about one page in one fold",
+            "summary": summary, "per_fold": per_fold, "chosen": chosen,
+            "fitted_on_all": table.fitted(*table.fit(everything)).describe()}
