@@ -20,7 +20,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.answering.citations import NumberedPassages
 from bot.answering.passages import Piece, pieces_of
-from bot.knowledge.index import SearchHit
+from bot.knowledge.stores.protocol import SearchHit
 from bot.knowledge.embeddings import embed_texts
 
 MAX_PIECES = 4

@@ -11,7 +11,7 @@ from bot.evaluation.folds import cross_validate, fold_of
 from bot.evaluation.paraphrase import paraphrase_figures
 from bot.evaluation.runner import CaseResult
 from bot.evaluation.threads import NEW_TOPIC, OFFTOPIC_IN_THREAD, thread_checks
-from bot.knowledge.index import SearchHit
+from bot.knowledge.stores.protocol import SearchHit
 from bot.knowledge.splitting import Chunk
 from bot.settings import RetrievalSettings
 from bot.types import Answer, Turn
