@@ -74,4 +74,5 @@ def fit_decline_model(signals: Sequence[GroundingSignals], answerable: Sequence[
     answerable_scores = np.sort(scores[labels == 1])
     cut = answerable_scores[int(np.floor((1 - answered_goal) * len(answerable_scores)))] \
         if len(answerable_scores) else 0.0
-    return {**{name: round(float(w), 4) for name, w in zip(FEATURES, raw)}, "bias": round(float(-cut), 4)}
+    # A hair below the cut: the question on it is answered whatever order the sum is taken in.
+    return {**{name: float(w) for name, w in zip(FEATURES, raw)}, "bias": float(-cut) + 1e-9}
