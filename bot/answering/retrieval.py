@@ -17,8 +17,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.answering.decline import model_answers
-from bot.answering.query_vectors import QueryVectors
 from bot.answering.standalone import is_follow_up, split_standalone
+from bot.knowledge.embeddings import embed_texts
 from bot.knowledge.keywords import keyword_tokens
 from bot.knowledge.stores.protocol import PolicyIndex, SearchHit, SearchQuery
 from bot.settings import RetrievalSettings
@@ -182,19 +182,17 @@ class Retriever:
         self.index = index
         self.embeddings = embeddings
         self.settings = settings
-        self.query_vectors = QueryVectors(embeddings)
 
     def retrieve(self, question: str, audience: Audience, vector=None) -> Retrieval:
         """Passages for the question; `vector` is its embedding when the caller already has it."""
         started = time.perf_counter()
         own_words, earlier = split_standalone(question)
-        # The context search's keywords: the thread in order (earlier messages, then this one).
+        # Thread order (earlier messages, then this one). The model reads 256 tokens at most, so a
+        # long thread can crowd the message out of the context vector; the message's own search
+        # covers that, and on the dev set this order ranks better than the message first.
         texts = [own_words] + ([" ".join([*earlier, own_words])] if earlier else [])
-        if vector is not None and texts == [question]:  # the caller embedded exactly this text
-            vectors = [np.asarray(vector)]
-        else:
-            own_vector, context_vector = self.query_vectors.for_thread(own_words, earlier)
-            vectors = [own_vector] + ([context_vector] if earlier else [])
+        reuse = vector is not None and texts == [question]  # the caller embedded exactly this text
+        vectors = [np.asarray(vector)] if reuse else embed_texts(self.embeddings, texts)
         embedded = time.perf_counter()
         own = self._search(texts[0], vectors[0], audience)
         top_k = self.settings.top_k
