@@ -10,7 +10,7 @@ page. Both searches run on one batch of two query vectors.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -69,22 +69,25 @@ def best_similarity(hits: Sequence[SearchHit]) -> float:
 
 
 def decides_to_answer(signals: GroundingSignals, settings: RetrievalSettings) -> bool:
-    """The configured decline decision: the fitted model when there is one, else the rule."""
-    if settings.decline_model:
-        return model_answers(settings.decline_model, signals)
-    return is_grounded_by(signals, settings.min_similarity, settings.min_agreement)
+    """The configured decline decision: with a fitted decline model, it judges the own words."""
+    return is_grounded_by(signals, settings.min_similarity, settings.min_agreement, settings.decline_model)
 
 
-def is_grounded_by(signals: GroundingSignals, min_similarity: float, min_agreement: float) -> bool:
+def is_grounded_by(signals: GroundingSignals, min_similarity: float, min_agreement: float,
+                   model: Mapping[str, float] | None = None) -> bool:
     """The one decline rule, for a question on its own or a message in a thread.
 
-    The message's own words may ground it. Otherwise the thread's context may, if the message
-    points back into the thread, or if the message's own words agree with a passage the context
-    found (so "Which forms do I need?" in a thread about passports is answered, while "What's the
-    weather in Paris?" in the same thread is declined).
+    The message's own words may ground it (judged by the decline model when one is configured,
+    else by min_similarity). Otherwise the thread's context may, if the message points back into
+    the thread, or if the message's own words agree with a passage the context found (so "Which
+    forms do I need?" in a thread about passports is answered, while "What's the weather in
+    Paris?" in the same thread is declined).
     """
-    if signals.own >= min_similarity:
-        return True
+    own_words_ground = model_answers(model, signals) if model else signals.own >= min_similarity
+    return own_words_ground or grounded_by_thread(signals, min_similarity, min_agreement)
+
+
+def grounded_by_thread(signals: GroundingSignals, min_similarity: float, min_agreement: float) -> bool:
     if signals.context is None or signals.context < min_similarity:
         return False
     return signals.follow_up or (signals.agreement or -1.0) >= min_agreement

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering.decline import fit_decline_model, model_answers
-from bot.answering.retrieval import is_grounded_by, rank
+from bot.answering.decline import fit_decline_model
+from bot.answering.retrieval import grounded_by_thread, is_grounded_by, rank
 from bot.evaluation.baselines import distinct_documents
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE
 from bot.evaluation.metrics import gold_rank
@@ -98,19 +98,28 @@ class _Table:
         return Fitted(self.settings[ranking].model_copy(
             update={"min_similarity": similarity, "min_agreement": agreement}))
 
-    def fit_model(self, mask: np.ndarray) -> dict[str, float]:
-        """The decline model fitted on the questions in mask (those with signals)."""
+    def fit_model(self, mask: np.ndarray, threshold: int) -> dict[str, float]:
+        """The decline model: weights fitted on the questions in mask asked outside a thread
+        (decline.py says why), the bias on all of them, counting those the fold's thresholds
+        let the thread ground."""
+        similarity, agreement = self.thresholds[threshold]
         chosen = [i for i in np.flatnonzero(mask) if self.results[i].signals is not None]
-        return fit_decline_model([self.results[i].signals for i in chosen],
-                                 [self.kinds[i] == ANSWERABLE for i in chosen], ANSWERED_GOAL)
+        signals = [self.results[i].signals for i in chosen]
+        return fit_decline_model(signals, [self.kinds[i] == ANSWERABLE for i in chosen], ANSWERED_GOAL,
+                                 fit_on=[s.context is None for s in signals],
+                                 answered_anyway=[grounded_by_thread(s, similarity, agreement) for s in signals])
 
-    def model_answered(self, model: dict[str, float]) -> np.ndarray:
-        return np.array([r.signals is not None and model_answers(model, r.signals) for r in self.results])
+    def model_answered(self, model: dict[str, float], threshold: int) -> np.ndarray:
+        """Decisions with the model judging the own words, and the fold's fitted thresholds
+        deciding when the thread's context grounds a message."""
+        similarity, agreement = self.thresholds[threshold]
+        return np.array([r.signals is not None and is_grounded_by(r.signals, similarity, agreement, model)
+                         for r in self.results])
 
     def measure(self, mask: np.ndarray, ranking: int, threshold: int, model: dict[str, float]) -> dict:
         figures: dict = {}
         answerable = mask & (self.kinds == ANSWERABLE)
-        by_model = self.model_answered(model)
+        by_model = self.model_answered(model, threshold)
         if answerable.any():
             ranks = self.ranks[ranking, answerable]
             figures["top1"] = float((ranks == 1).mean())
@@ -149,7 +158,7 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
     per_fold, chosen, models = [], [], []
     for fold in range(folds):
         ranking, threshold = table.fit(assigned != fold)
-        model = table.fit_model(assigned != fold)
+        model = table.fit_model(assigned != fold, threshold)
         figures = table.measure(assigned == fold, ranking, threshold, model)
         figures["n"] = int((assigned == fold).sum())
         per_fold.append(figures)
@@ -165,4 +174,4 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
     return {"folds": folds, "grouping": "whole dialogues; all dialogues about one page in one fold",
             "summary": summary, "per_fold": per_fold, "chosen": chosen, "decline_models": models,
             "fitted_on_all": table.fitted(*table.fit(everything)).describe(),
-            "decline_model_on_all": table.fit_model(everything)}
+            "decline_model_on_all": table.fit_model(everything, table.fit(everything)[1])}

@@ -70,3 +70,23 @@ def test_the_configured_model_replaces_the_threshold_rule():
 def test_a_misspelt_signal_in_the_settings_says_which_ones_exist():
     with pytest.raises(ValueError, match="unknown signal.*ownn.*the model knows own"):
         RetrievalSettings(decline_model={"ownn": 1.0})
+
+
+def test_questions_the_thread_grounds_count_toward_the_goal_so_the_cut_is_stricter():
+    rng = np.random.default_rng(11)
+    good, bad = _synthetic(rng, 200, True), _synthetic(rng, 200, False)
+    labels = [True] * 200 + [False] * 200
+    alone = fit_decline_model(good + bad, labels, answered_goal=0.96)
+    anyway = [i < 100 for i in range(400)]  # half the answerable ones are grounded by their thread
+    helped = fit_decline_model(good + bad, labels, answered_goal=0.96, answered_anyway=anyway)
+    assert helped["bias"] < alone["bias"]
+    answered = sum(model_answers(helped, s) or a for s, a in zip(good, anyway)) / 200
+    assert answered >= 0.96
+
+
+def test_with_a_model_the_thread_still_grounds_a_reply():
+    model = {"own": 10.0, "bias": -6.0}  # own words at 0.3 score -3: not grounded on their own
+    reply = GroundingSignals(own=0.3, context=0.6, agreement=0.1, follow_up=True)
+    assert decides_to_answer(reply, RetrievalSettings(min_similarity=0.46, decline_model=model))
+    new_topic = GroundingSignals(own=0.3, context=0.6, agreement=0.1, follow_up=False)
+    assert not decides_to_answer(new_topic, RetrievalSettings(min_similarity=0.46, decline_model=model))
