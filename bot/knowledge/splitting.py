@@ -2,13 +2,10 @@
 
 Every chunk carries its document's metadata and the heading path it sits under, so a passage
 about "Opened items" still says it belongs to "Returns and refunds > The 30-day return window".
-Markdown and HTML mark their headings; plain text and JSONL records (doc2dial's pages) carry them
-as short lines that open a paragraph block, which plain_sections() recognises.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 
@@ -20,11 +17,6 @@ from bot.settings import ChunkingSettings
 # Deterministic chunk ids: the same document and position always give the same id, in any store.
 CHUNK_NAMESPACE = uuid.UUID("5b0f8a8e-3c2d-4c59-9a53-6f1f3c0c9e21")
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
-# Formats whose headings are plain lines. PDF is left out: its wrapped lines look like headings.
-PLAIN_HEADING_FORMATS = ("text", "jsonl")
-MAX_HEADING_WORDS = 16
-MAX_HEADING_CHARS = 100
-_BLOCKS = re.compile(r"\n[ \t]*\n")
 
 
 def chunk_id(document_id: str, index: int) -> str:
@@ -69,7 +61,7 @@ class Splitter:
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
             separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""], keep_separator="end",
         )
-        self.signature = f"md-headers+plain-headings+recursive:{settings.chunk_size}/{settings.chunk_overlap}"
+        self.signature = f"md-headers+recursive:{settings.chunk_size}/{settings.chunk_overlap}"
 
     def split(self, document: PolicyDocument, content_hash: str) -> list[Chunk]:
         sections = self._sections(document)
@@ -88,8 +80,6 @@ class Splitter:
         return chunks
 
     def _sections(self, document: PolicyDocument) -> list[tuple[tuple[str, ...], str]]:
-        if document.format in PLAIN_HEADING_FORMATS:
-            return plain_sections(document.text, document.title)
         if document.format not in ("markdown", "html"):
             return [((document.title,), document.text)]
         sections = []
@@ -97,42 +87,3 @@ class Splitter:
             headings = tuple(part.metadata[key] for _, key in HEADERS if key in part.metadata)
             sections.append((headings or (document.title,), part.page_content))
         return sections
-
-
-def looks_like_heading(line: str) -> bool:
-    """A short line that does not end like a sentence or a list lead-in ("?" may: FAQ headings)."""
-    line = line.strip()
-    return (0 < len(line) <= MAX_HEADING_CHARS and len(line.split()) <= MAX_HEADING_WORDS
-            and (line[0].isupper() or line[0].isdigit()) and line[-1] not in ".,;:")
-
-
-def plain_sections(text: str, title: str) -> list[tuple[tuple[str, ...], str]]:
-    """(heading path, body) per section of text whose headings are plain lines.
-
-    A block (paragraphs are separated by a blank line) whose first line looks like a heading and
-    is followed by text opens a section under that heading. A block that is one heading-like line
-    alone heads the sections after it (a page heading over its sub-sections) until the next such
-    line. Any other block continues the current section. The heading lines leave the body: they
-    travel in the chunk's heading path, so every chunk of a long section carries them instead of
-    the first chunk alone.
-    """
-    sections: list[tuple[tuple[str, ...], list[str]]] = []
-    parent: str | None = None
-    for block in _BLOCKS.split(text):
-        block = block.strip()
-        if not block:
-            continue
-        first, _, rest = block.partition("\n")
-        if looks_like_heading(first) and not rest.strip():
-            parent = first.strip()
-            continue
-        if looks_like_heading(first):
-            path = tuple(h for h in (title, parent, first.strip()) if h)
-            sections.append((path, [rest.strip()]))
-        elif sections:
-            sections[-1][1].append(block)
-        else:
-            sections.append((tuple(h for h in (title, parent) if h), [block]))
-    if parent and not sections:  # only heading-like lines: keep them as the text
-        return [((title,), text)]
-    return [(path, "\n\n".join(body)) for path, body in sections] or [((title,), text)]
