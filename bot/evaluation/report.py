@@ -132,10 +132,10 @@ def sections(report: dict) -> list[tuple[str, tuple[list[str], list[list[str]]],
         ("Per domain", domain_rows(report), ""),
         (_cv_title(report), cross_validation_rows(report), f"Settings each fold's tuning chose: {chosen}."),
         ("Decline model (answer when bias + sum of weight x signal >= 0)", decline_model_rows(report),
-         "Signals: own = best passage's cosine; context / agreement = the thread's (own repeated outside "
-         "a thread); follow_up = 1 for a reply; keyword = log(1 + best BM25 per query word); margin = "
-         "best page's cosine minus the next page's; methods_agree = 1 when meaning and keyword search "
-         "put the same page first. Fitted so that 96% of the tuning questions that can be answered are."),
+         "Signals of the message's own search: own = best passage's cosine; keyword = log(1 + best BM25 "
+         "per query word); margin = best page's cosine minus the next page's; methods_agree = 1 when "
+         "meaning and keyword search put the same page first. Weights fitted on first messages, the "
+         "bias so that 96% of the tuning questions that can be answered are (with the thread rule)."),
         ("Thread checks and languages", check_rows(report),
          "`new_topic`: a dialogue's first question asked in another dialogue's thread; `offtopic_in_thread`: "
          "an off-topic request asked in a dev thread; `language: xx`: dev questions translated into xx."),
