@@ -36,7 +36,8 @@ def test_any_answer_is_split_within_the_limit_without_cutting_links(text):
 
 def test_a_6000_character_answer_keeps_every_word_and_ends_with_its_sources():
     text = worst_cases.long_answer_text()
-    messages = render_answer(worst_cases.answer(text=text))
+    messages = render_answer(worst_cases.answer(text=text, sources=[*worst_cases.long_sources(),
+                                                                    worst_cases.returns_page()]))
     assert len(messages) >= 4 and all(len(m) <= LIMIT and intact(m) for m in messages)
     body = "\n\n".join(messages).split("**Sources**")[0]
     assert re.sub(r"\s+", "", body).replace("```", "") == re.sub(r"\s+", "", text).replace("```", "")
