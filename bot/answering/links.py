@@ -23,15 +23,17 @@ from bot.types import Source
 URL_CHARS = 2048  # longer addresses are not links we make
 REMOVED = "(link removed)"
 _SURROGATES_AND_NUL = re.compile("[\x00\ud800-\udfff]")
-_SAFE_URL = re.compile(r"https?://[^\s<>|\"'`\\\x00-\x1f\x7f]{1,2040}", re.I)
+_SAFE_URL = re.compile(r"https?://[^\s<>|\[\]\"'`\\\x00-\x1f\x7f]{1,2040}", re.I)
 _MARKUP = re.compile(
     r"(?P<fence>```(?s:.*?)(?:```|\Z))"  # a code block: to its closing fence or the end (never fails)
     r"|(?P<code>`[^`\n]{1,2000}`)"
     r"|(?P<image>!\[(?P<alt>[^\[\]\n]{0,500})\]\([^()\n]{0,2100}\))"
-    r"|(?P<link>\[(?P<label>[^\[\]\n]{0,500})\]\(\s{0,10}<?(?P<href>[^()<>\s]{0,2100})>?"
+    r"|(?P<link>\[(?P<label>[^\[\]\n]{0,500})\]\(\s{0,10}<?"
+    r"(?P<href>[^()<>\s]{0,2100}(?:\([^()<>\s]{0,200}\)[^()<>\s]{0,200})?)>?"
     r"(?:\s{1,10}\"[^\"\n]{0,300}\")?\s{0,10}\))"
     r"|(?P<auto><[a-zA-Z][a-zA-Z0-9+.-]{0,30}:[^<>\s]{0,2100}>)"
-    r"|(?P<bare>\b(?:[a-zA-Z][a-zA-Z0-9+.-]{0,30}://|www\.)[^\s<>()\[\]\"'`]{1,2100})",
+    r"|(?P<bare>\b(?:[a-zA-Z][a-zA-Z0-9+.-]{0,30}://|www\.)[^\s<>()\[\]\"'`]{0,2100})"
+    r"|(?P<opener>\]\()",  # `](` left over (nested brackets, an unclosed link): never a link
 )
 _TRAILING = ".,;:!?*_~"  # sentence punctuation after a bare address is not part of it
 _CITATION_LABEL = re.compile(r"\d{1,3}")
@@ -75,6 +77,8 @@ def _replacement(match: re.Match[str], allowed: frozenset[str] | set[str]) -> st
     kind = match.lastgroup
     if kind in ("fence", "code"):
         return match.group(0)
+    if kind == "opener":
+        return "] ("
     if kind == "image":  # never shown inline: its alt text, as text
         return neutralise_links(match.group("alt"), allowed=frozenset())
     if kind == "link":
