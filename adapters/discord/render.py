@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from adapters import textfit
 from adapters.discord.convert import is_private, link_to
 from adapters.discord.text import answer_text, customer_text, masked_link, no_mentions, user
+from bot.answering.links import neutralise_links
 from bot.knowledge.indexer import IndexSummary
 from bot.types import Answer, Escalation, Source, Turn
 
@@ -174,4 +175,4 @@ def _shorten(text: str, limit: int) -> str:
 
 def _link_label(title: str) -> str:
     """Square brackets would end a masked link's label early; long titles are shortened."""
-    return _shorten(no_mentions(title).replace("[", "(").replace("]", ")"), TITLE_CHARS) or "Source"
+    return _shorten(no_mentions(neutralise_links(title)).replace("[", "(").replace("]", ")"), TITLE_CHARS) or "Source"

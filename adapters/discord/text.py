@@ -52,14 +52,19 @@ def answer_text(markdown: str, sources: Iterable[Source] = ()) -> str:
 
 
 def _answer_prose(text: str, allowed: frozenset[str]) -> str:
-    text = no_mentions(text)
-    return _KEPT_LINK.sub(lambda m: masked_link(m.group(1), m.group(2)) if m.group(2) in allowed else m.group(1),
-                          text)
+    return _KEPT_LINK.sub(lambda m: _kept_link(m.group(1), m.group(2), allowed), no_mentions(text))
+
+
+def _kept_link(label: str, url: str, allowed: frozenset[str]) -> str:
+    if url not in allowed:
+        return label
+    # A bare source address stays visible: <url> is a link without an embed.
+    return f"<{safe_url(url)}>" if label == url and safe_url(url) else masked_link(label, url)
 
 
 def masked_link(label: str, url: str) -> str:
     """`[label](<url>)` for a safe http(s) address (no embed), else the label alone."""
-    label = no_mentions(scrub(label)).replace("[", "(").replace("]", ")") or "link"
+    label = no_mentions(neutralise_links(label)).replace("[", "(").replace("]", ")") or "link"
     url = safe_url(url).replace(")", "%29")
     return f"[{label}](<{url}>)" if url else label
 
