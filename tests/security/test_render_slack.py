@@ -131,3 +131,18 @@ async def test_a_request_whose_signature_cannot_be_verified_gets_401_not_500(har
     response = await harness.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
     assert response.status == 401
     assert harness.slack.calls("chat.postMessage") == []
+
+
+# ----- streamed text cut anywhere ---------------------------------------------------------------
+
+SPLIT_ME = f"Use the [Refund form]({attacks.EVIL}) or <{attacks.EVIL}|this> <!channel> now [1]."
+
+
+@pytest.mark.parametrize("cut", range(1, len(SPLIT_ME), 3))
+def test_a_link_or_mention_split_between_deltas_is_never_live(cut):
+    from adapters.slack.stream_text import StreamText
+
+    stream = StreamText()
+    sent = stream.push(SPLIT_ME[:cut]) + stream.push(SPLIT_ME[cut:]) + stream.flush()
+    assert attacks.EVIL not in sent and "<" not in sent and "](" not in sent
+    assert "Use the" in sent and "now [1]." in sent
