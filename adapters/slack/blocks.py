@@ -9,6 +9,7 @@ Long answers are split between paragraphs into several sections, long source lis
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from adapters.slack.mrkdwn import escape, fit, inline, link, notification, split, to_mrkdwn, user
@@ -141,11 +142,12 @@ def resolved_blocks(blocks: list[Block], resolved_by: str) -> list[Block]:
 
 
 def support_mention(group_or_user: str) -> str:
-    """How to notify the support team: <!subteam^S…> for a user group, <@U…> for one person."""
-    if group_or_user.startswith("S"):
+    """How to notify the support team: <!subteam^S…> for a user group, <@U…> for one person;
+    nothing for a value that is not a Slack id (it would be markup of someone else's making)."""
+    if re.fullmatch(r"S[A-Z0-9]{1,30}", group_or_user):
         return f"<!subteam^{group_or_user}>"
-    if group_or_user.startswith(("U", "W")):
-        return f"<@{group_or_user}>"
+    if re.fullmatch(r"[UW][A-Z0-9]{1,30}", group_or_user):
+        return user(group_or_user)
     return ""
 
 
