@@ -1,13 +1,15 @@
 """Class 7 of issue 11: every renderer and reader of untrusted text runs in linear time.
 
 Each function gets an attack pattern repeated to N and to 4N characters; linear work grows about
-4x, quadratic work 16x. The ratio of the fastest of a few runs at each size is compared, with
-generous slack (under 9x), so a busy machine does not fail it; no absolute time is asserted.
+4x, quadratic work 16x. The ratio of the least CPU time of a few runs at each size is compared,
+with generous slack (under 9x) and a few attempts, so a busy machine does not fail it; no
+absolute time is asserted.
 (40,000 characters of unclosed `<https://` once took 1.6 s in adapters/slack/convert.py.)
 """
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -24,6 +26,7 @@ from tests.security import attacks
 SMALL = 10_000
 RUNS = 3
 MAX_RATIO = 9.0  # linear ~4, quadratic ~16
+ATTEMPTS = 4
 
 PATTERNS = {
     "unclosed-autolink": "<https://",
@@ -70,12 +73,22 @@ FUNCTIONS = {
 
 
 def _fastest(function, text: str) -> float:
+    """The least CPU time (this process's, so other processes on a busy machine do not count)
+    of a few runs, with the garbage collector paused."""
     best = float("inf")
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        function(text)
-        best = min(best, time.perf_counter() - started)
+    gc.disable()
+    try:
+        for _ in range(RUNS):
+            started = time.process_time()
+            function(text)
+            best = min(best, time.process_time() - started)
+    finally:
+        gc.enable()
     return best
+
+
+def _ratio(function, small: str, large: str) -> float:
+    return _fastest(function, large) / max(_fastest(function, small), 1e-6)
 
 
 @pytest.mark.parametrize("pattern", PATTERNS.values(), ids=PATTERNS.keys())
@@ -84,5 +97,11 @@ def test_work_grows_linearly_with_the_text(function, pattern):
     small = (pattern * (SMALL // len(pattern) + 1))[:SMALL]
     large = (pattern * (4 * SMALL // len(pattern) + 1))[:4 * SMALL]
     function(small)  # warm up (regex compilation, caches)
-    ratio = _fastest(function, large) / max(_fastest(function, small), 1e-6)
-    assert ratio < MAX_RATIO, f"{4 * SMALL} characters took {ratio:.1f}x the time of {SMALL}"
+    # Noise only ever makes one measurement look worse, while quadratic work is ~16x every time:
+    # the best of a few attempts is the honest figure.
+    ratios = []
+    for _ in range(ATTEMPTS):
+        ratios.append(_ratio(function, small, large))
+        if ratios[-1] < MAX_RATIO:
+            break
+    assert min(ratios) < MAX_RATIO, f"{4 * SMALL} characters took {min(ratios):.1f}x the time of {SMALL}"
