@@ -111,11 +111,28 @@ class RetrievalSettings(BaseModel):
         description="a new-looking message grounded only by the thread's context needs this "
         "cosine between its own words and one of the passages the context found",
     )
+    decline_model: dict[str, float] = Field(
+        default_factory=dict,
+        description="weights of the decline model (bot/answering/decline.py) as `supportbot eval` "
+        "fits them: answer when bias + sum(weight * signal) >= 0; empty: the min_similarity / "
+        "min_agreement rule",
+    )
     languages: list[str] = Field(
         default_factory=lambda: ["en"],
         description="ISO 639-1 codes of the languages the knowledge base is written in; a question "
         "clearly in another gets prompts/language.md and a human (empty: no check)",
     )
+
+    @field_validator("decline_model")
+    @classmethod
+    def _decline_signals(cls, model: dict[str, float]) -> dict[str, float]:
+        from bot.answering.decline import FEATURES
+
+        unknown = sorted(set(model) - {*FEATURES, "bias"})
+        if unknown:
+            raise ValueError(f"unknown signal(s) {', '.join(unknown)}; the model knows "
+                             f"{', '.join(FEATURES)} and bias")
+        return model
 
     @field_validator("languages")
     @classmethod

@@ -10,14 +10,16 @@ page. Both searches run on one batch of two query vectors.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from bot.answering.decline import model_answers
 from bot.answering.standalone import is_follow_up, split_standalone
 from bot.knowledge.embeddings import embed_texts
+from bot.knowledge.keywords import keyword_tokens
 from bot.knowledge.stores.protocol import PolicyIndex, SearchHit, SearchQuery
 from bot.settings import RetrievalSettings
 from bot.types import Audience
@@ -31,6 +33,10 @@ class GroundingSignals:
     context: float | None = None  # the same with the thread's context (None: no thread)
     agreement: float | None = None  # own words against the passages the context found
     follow_up: bool = False
+    # For the decline model (decline.py), all from the message's own search:
+    keyword: float = 0.0  # best BM25 score per distinct query word: how much of the question a page holds
+    margin: float = 0.0  # best page's cosine minus the next page's: one clear page, or many alike
+    methods_agree: bool = False  # the meaning search and the keyword search put the same page first
 
 
 @dataclass
@@ -62,27 +68,55 @@ def best_similarity(hits: Sequence[SearchHit]) -> float:
     return max((hit.similarity for hit in hits), default=-1.0)
 
 
-def is_grounded_by(signals: GroundingSignals, min_similarity: float, min_agreement: float) -> bool:
+def decides_to_answer(signals: GroundingSignals, settings: RetrievalSettings) -> bool:
+    """The configured decline decision: with a fitted decline model, it judges the own words."""
+    return is_grounded_by(signals, settings.min_similarity, settings.min_agreement, settings.decline_model)
+
+
+def is_grounded_by(signals: GroundingSignals, min_similarity: float, min_agreement: float,
+                   model: Mapping[str, float] | None = None) -> bool:
     """The one decline rule, for a question on its own or a message in a thread.
 
-    The message's own words may ground it. Otherwise the thread's context may, if the message
-    points back into the thread, or if the message's own words agree with a passage the context
-    found (so "Which forms do I need?" in a thread about passports is answered, while "What's the
-    weather in Paris?" in the same thread is declined).
+    The message's own words may ground it (judged by the decline model when one is configured,
+    else by min_similarity). Otherwise the thread's context may, if the message points back into
+    the thread, or if the message's own words agree with a passage the context found (so "Which
+    forms do I need?" in a thread about passports is answered, while "What's the weather in
+    Paris?" in the same thread is declined).
     """
-    if signals.own >= min_similarity:
-        return True
+    own_words_ground = model_answers(model, signals) if model else signals.own >= min_similarity
+    return own_words_ground or grounded_by_thread(signals, min_similarity, min_agreement)
+
+
+def grounded_by_thread(signals: GroundingSignals, min_similarity: float, min_agreement: float) -> bool:
     if signals.context is None or signals.context < min_similarity:
         return False
     return signals.follow_up or (signals.agreement or -1.0) >= min_agreement
 
 
+def own_signals(own: Sequence[SearchHit], own_words: str, top_k: int) -> GroundingSignals:
+    """The signals of a message's own search (every candidate, not only the top_k)."""
+    if not own:
+        return GroundingSignals(own=-1.0)
+    best_by_page: dict[str, float] = {}
+    for hit in own:
+        page = hit.chunk.document_id
+        best_by_page[page] = max(hit.similarity, best_by_page.get(page, -1.0))
+    first, second = ([*sorted(best_by_page.values(), reverse=True), -1.0])[:2]
+    by_meaning = max(own, key=lambda hit: hit.similarity).chunk.document_id
+    by_keyword = max(own, key=lambda hit: hit.keyword_score)
+    words = max(1, len(set(keyword_tokens(own_words))))
+    return GroundingSignals(
+        own=best_similarity(own[:top_k]), keyword=by_keyword.keyword_score / words, margin=first - second,
+        methods_agree=by_keyword.keyword_score > 0 and by_keyword.chunk.document_id == by_meaning,
+    )
+
+
 def thread_signals(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
-                   top_k: int) -> GroundingSignals:
+                   top_k: int, own_words: str = "") -> GroundingSignals:
     own_similarity = {hit.chunk.id: hit.similarity for hit in own}
     agreement = max((own_similarity.get(hit.chunk.id, -1.0) for hit in with_context[:top_k]), default=-1.0)
-    return GroundingSignals(own=best_similarity(own[:top_k]), context=best_similarity(with_context[:top_k]),
-                            agreement=agreement, follow_up=follow_up)
+    return replace(own_signals(own, own_words, top_k), context=best_similarity(with_context[:top_k]),
+                   agreement=agreement, follow_up=follow_up)
 
 
 def blend(own: Sequence[SearchHit], with_context: Sequence[SearchHit],
@@ -170,16 +204,16 @@ class Retriever:
         ranked = rank(own, with_context, follow_up, self.settings)
         if not earlier:
             query_vector = vectors[0]
-            signals = GroundingSignals(own=best_similarity(own[:top_k]))
+            signals = own_signals(own, own_words, top_k)
         else:
-            signals = thread_signals(own, with_context, follow_up, top_k)
+            signals = thread_signals(own, with_context, follow_up, top_k, own_words)
             query_vector = vectors[0] if own_weight(follow_up, self.settings) >= 0.5 else vectors[1]
         searched = time.perf_counter()
         hits = distinct_passages(ranked, top_k)
         return Retrieval(
             question=question, hits=hits, ranked=ranked, signals=signals, own_hits=own,
             context_hits=with_context,
-            grounded=is_grounded_by(signals, self.settings.min_similarity, self.settings.min_agreement),
+            grounded=decides_to_answer(signals, self.settings),
             best_similarity=best_similarity(hits),
             timings_ms={"embed": (embedded - started) * 1000, "search": (searched - embedded) * 1000},
             query_vector=np.asarray(query_vector, dtype=np.float32),

@@ -9,7 +9,9 @@ tuning never saw.
 
 Fitting needs no new searches: each question's two searches (its own words, and with the
 thread's context) are kept from the run, and blending and page support are recomputed for each
-candidate setting (retrieval.rank), as are the decline decisions (retrieval.is_grounded_by).
+candidate setting (retrieval.rank), as are the decline decisions: the threshold rule
+(retrieval.is_grounded_by) over its grid, and the decline model (decline.py) fitted again on the
+tuning folds' signals. Both are measured on the held-out fold, side by side.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering.retrieval import is_grounded_by, rank
+from bot.answering.decline import fit_decline_model
+from bot.answering.retrieval import grounded_by_thread, is_grounded_by, rank
 from bot.evaluation.baselines import distinct_documents
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE
 from bot.evaluation.metrics import gold_rank
@@ -95,14 +98,34 @@ class _Table:
         return Fitted(self.settings[ranking].model_copy(
             update={"min_similarity": similarity, "min_agreement": agreement}))
 
-    def measure(self, mask: np.ndarray, ranking: int, threshold: int) -> dict:
+    def fit_model(self, mask: np.ndarray, threshold: int) -> dict[str, float]:
+        """The decline model: weights fitted on the questions in mask asked outside a thread
+        (decline.py says why), the bias on all of them, counting those the fold's thresholds
+        let the thread ground."""
+        similarity, agreement = self.thresholds[threshold]
+        chosen = [i for i in np.flatnonzero(mask) if self.results[i].signals is not None]
+        signals = [self.results[i].signals for i in chosen]
+        return fit_decline_model(signals, [self.kinds[i] == ANSWERABLE for i in chosen], ANSWERED_GOAL,
+                                 fit_on=[s.context is None for s in signals],
+                                 answered_anyway=[grounded_by_thread(s, similarity, agreement) for s in signals])
+
+    def model_answered(self, model: dict[str, float], threshold: int) -> np.ndarray:
+        """Decisions with the model judging the own words, and the fold's fitted thresholds
+        deciding when the thread's context grounds a message."""
+        similarity, agreement = self.thresholds[threshold]
+        return np.array([r.signals is not None and is_grounded_by(r.signals, similarity, agreement, model)
+                         for r in self.results])
+
+    def measure(self, mask: np.ndarray, ranking: int, threshold: int, model: dict[str, float]) -> dict:
         figures: dict = {}
         answerable = mask & (self.kinds == ANSWERABLE)
+        by_model = self.model_answered(model, threshold)
         if answerable.any():
             ranks = self.ranks[ranking, answerable]
             figures["top1"] = float((ranks == 1).mean())
             figures["top5"] = float(((ranks > 0) & (ranks <= 5)).mean())
             figures["answered_rate"] = float(self.answered[threshold, answerable].mean())
+            figures["model.answered_rate"] = float(by_model[answerable].mean())
             for domain in sorted(set(self.domains[answerable])):
                 in_domain = self.ranks[ranking, answerable & (self.domains == domain)]
                 figures[f"top5.{domain}"] = float(((in_domain > 0) & (in_domain <= 5)).mean())
@@ -110,6 +133,7 @@ class _Table:
             of_kind = mask & (self.kinds == kind)
             if of_kind.any():
                 figures[f"{kind}_declined_rate"] = float((~self.answered[threshold, of_kind]).mean())
+                figures[f"model.{kind}_declined_rate"] = float((~by_model[of_kind]).mean())
         return figures
 
 
@@ -131,13 +155,15 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
     each fold's tuning chose (if they differ much, the tuning is fitting noise)."""
     table = _Table(results, base)
     assigned = np.array([fold_of(r.case.group or r.case.id, folds) for r in results])
-    per_fold, chosen = [], []
+    per_fold, chosen, models = [], [], []
     for fold in range(folds):
         ranking, threshold = table.fit(assigned != fold)
-        figures = table.measure(assigned == fold, ranking, threshold)
+        model = table.fit_model(assigned != fold, threshold)
+        figures = table.measure(assigned == fold, ranking, threshold, model)
         figures["n"] = int((assigned == fold).sum())
         per_fold.append(figures)
         chosen.append(table.fitted(ranking, threshold).describe())
+        models.append(model)
     metrics = sorted({key for figures in per_fold for key in figures if key != "n"})
     summary = {}
     for key in metrics:
@@ -146,5 +172,6 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
                         "max": float(values.max()), "std": float(values.std())}
     everything = np.ones(len(results), dtype=bool)
     return {"folds": folds, "grouping": "whole dialogues; all dialogues about one page in one fold",
-            "summary": summary, "per_fold": per_fold, "chosen": chosen,
-            "fitted_on_all": table.fitted(*table.fit(everything)).describe()}
+            "summary": summary, "per_fold": per_fold, "chosen": chosen, "decline_models": models,
+            "fitted_on_all": table.fitted(*table.fit(everything)).describe(),
+            "decline_model_on_all": table.fit_model(everything, table.fit(everything)[1])}

@@ -106,4 +106,5 @@ def _settings_line(settings: Settings) -> str:
             f"alpha {r.alpha}, min_similarity {r.min_similarity}, min_agreement {r.min_agreement}, "
             f"question weight {r.follow_up_question_weight} (follow-up) / {r.new_question_weight} (new), "
             f"document support {r.document_support_weight}, "
+            f"decline {'model over ' + str(len(r.decline_model) - 1) + ' signals' if r.decline_model else 'rule'}, "
             f"embeddings {settings.embeddings.provider}")

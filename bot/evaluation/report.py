@@ -81,7 +81,10 @@ def latency_rows(report: dict) -> tuple[list[str], list[list[str]]]:
 
 CV_LABELS = {"top1": "gold document in top 1", "top5": "gold document in top 5",
              "answered_rate": "answerable answered", "unanswerable_declined_rate": "unanswerable declined",
-             "offtopic_declined_rate": "off-topic declined"}
+             "offtopic_declined_rate": "off-topic declined",
+             "model.answered_rate": "decline model: answerable answered",
+             "model.unanswerable_declined_rate": "decline model: unanswerable declined",
+             "model.offtopic_declined_rate": "decline model: off-topic declined"}
 
 
 def cross_validation_rows(report: dict) -> tuple[list[str], list[list[str]]]:
@@ -90,6 +93,16 @@ def cross_validation_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     rows = [[CV_LABELS.get(key, key.replace("top5.", "top 5, ")),
              *(fmt(summary[key][stat]) for stat in ("mean", "min", "max", "std"))] for key in keys]
     return ["held-out figure", "mean", "min", "max", "std"], rows
+
+
+def decline_model_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """The decline model's weights per signal: fitted on all questions and the range over folds."""
+    on_all = lookup(report, "cross_validation.decline_model_on_all") or {}
+    folds = lookup(report, "cross_validation.decline_models") or []
+    rows = [[signal, f"{weight:+.3f}",
+             f"{min(f[signal] for f in folds):+.3f} .. {max(f[signal] for f in folds):+.3f}" if folds else "–"]
+            for signal, weight in on_all.items()]
+    return ["signal", "weight (all questions)", "weight range over folds"], rows
 
 
 def check_rows(report: dict) -> tuple[list[str], list[list[str]]]:
@@ -118,6 +131,11 @@ def sections(report: dict) -> list[tuple[str, tuple[list[str], list[list[str]]],
         ("Quality beside the baselines", comparison_rows(report), ""),
         ("Per domain", domain_rows(report), ""),
         (_cv_title(report), cross_validation_rows(report), f"Settings each fold's tuning chose: {chosen}."),
+        ("Decline model (answer when bias + sum of weight x signal >= 0)", decline_model_rows(report),
+         "Signals of the message's own search: own = best passage's cosine; keyword = log(1 + best BM25 "
+         "per query word); margin = best page's cosine minus the next page's; methods_agree = 1 when "
+         "meaning and keyword search put the same page first. Weights fitted on first messages, the "
+         "bias so that 96% of the tuning questions that can be answered are (with the thread rule)."),
         ("Thread checks and languages", check_rows(report),
          "`new_topic`: a dialogue's first question asked in another dialogue's thread; `offtopic_in_thread`: "
          "an off-topic request asked in a dev thread; `language: xx`: dev questions translated into xx."),

@@ -23,6 +23,10 @@ from bot.settings import EmbeddingSettings
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
 VOCAB_SIZE = 30522
+# A text more than PAD_RATIO times as long as the first of a batch opens a new batch (texts shorter
+# than SHORT_TEXT_CHARS count as that long: a few padding tokens cost nothing).
+PAD_RATIO = 2
+SHORT_TEXT_CHARS = 64
 VOCAB_SHA256 = "0f052197aac305fe42f378b5c61554b7bacb34b8be4af83fec2cfdcdffbc9973"
 
 
@@ -102,12 +106,29 @@ class MiniLMOnnxEmbeddings(Embeddings):
         # Sorting by length keeps padding small inside each batch (each batch pads to its longest
         # text). Small batches are faster per text here: the int8 kernels' working set of a batch
         # of 4 x 256 tokens stays in cache, one of 32 does not (bench/index_throughput.py).
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        for batch in self.batches(texts):
             out[batch] = self._encode([texts[i] or " " for i in batch])
         return out
+
+    def batches(self, texts: list[str]) -> list[list[int]]:
+        """Indices of texts in batches of similar length, shortest first.
+
+        A batch is cut when it is full or when the next text is much longer than the batch's
+        first: a thread's query (a dozen tokens) embedded beside its context (up to 256) would be
+        padded to 256 tokens and cost as much again (bench/query_padding.py). Padding is masked,
+        so the vectors are the same either way.
+        """
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches: list[list[int]] = []
+        for i in order:
+            current = batches[-1] if batches else None
+            if (current is None or len(current) == self.batch_size
+                    or len(texts[i]) > PAD_RATIO * max(len(texts[current[0]]), SHORT_TEXT_CHARS)):
+                batches.append([i])
+            else:
+                current.append(i)
+        return batches
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_array(texts).tolist()

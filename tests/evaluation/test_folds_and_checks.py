@@ -9,6 +9,7 @@ from bot.answering.retrieval import GroundingSignals, Retrieval
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE, EvalCase, load_questions
 from bot.evaluation.folds import cross_validate, fold_of
 from bot.evaluation.paraphrase import paraphrase_figures
+from bot.evaluation.report import decline_model_rows
 from bot.evaluation.runner import CaseResult
 from bot.evaluation.threads import NEW_TOPIC, OFFTOPIC_IN_THREAD, thread_checks
 from bot.knowledge.stores.protocol import SearchHit
@@ -66,6 +67,13 @@ def test_cross_validation_fits_on_other_folds_and_reports_the_spread():
     assert summary["answered_rate"]["min"] == 1.0 and summary["offtopic_declined_rate"]["min"] == 1.0
     assert all(0.39 < chosen["min_similarity"] <= 0.55 for chosen in report["chosen"])
     assert set(report["fitted_on_all"]) >= {"min_similarity", "document_support_weight"}
+    # The decline model is fitted per fold too and measured beside the rule on the held-out fold.
+    assert summary["model.offtopic_declined_rate"]["min"] == 1.0
+    assert summary["model.unanswerable_declined_rate"]["min"] == 1.0
+    assert summary["model.answered_rate"]["mean"] >= 0.9
+    assert len(report["decline_models"]) == 4 and report["decline_model_on_all"]["own"] > 0
+    header, rows = decline_model_rows({"cross_validation": report})
+    assert rows[0][0] == "own" and rows[-1][0] == "bias" and ".." in rows[0][2]
 
 
 def _case(n: int, history=(), kind=ANSWERABLE, group=None) -> EvalCase:

@@ -50,3 +50,15 @@ def test_other_providers_by_import_path():
         build_embeddings(EmbeddingSettings(provider="no_such_module:Thing"))
     with pytest.raises(EmbeddingsError, match="neither"):
         build_embeddings(EmbeddingSettings(provider="openai"))
+
+
+def test_a_short_query_is_not_batched_with_its_long_thread(embeddings):
+    own = "what about the fee?"
+    context = "I want to renew my licence, it expired two years ago and I moved since. " * 4 + own
+    similar = ["Can I renew online?", "How much is the renewal fee?", "Where do I send the form?"]
+    batches = embeddings.batches([context, own, *similar])
+    assert sorted(map(sorted, batches)) == [[0], [1, 2, 3, 4]]  # the short ones together, the long one apart
+    assert len(embeddings.batches(["x" * 700, "y" * 650, "z" * 600])) == 1  # similar chunks share one
+    together = embeddings.embed_array([own, context])
+    assert np.allclose(together, np.vstack([embeddings.embed_array([own]), embeddings.embed_array([context])]),
+                       atol=1e-6)
