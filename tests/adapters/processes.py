@@ -33,7 +33,9 @@ def settings_file(folder: Path, sample_root: Path, sections: dict[str, dict[str,
     lines = [f'data_dir = "{data_dir}"', f'prompts_dir = "{REPO / "prompts"}"', 'log_level = "INFO"']
     for audience in ("public", "staff"):
         lines += ["[[knowledge]]", f'path = "{sample_root / "kb" / audience}"', f'audience = "{audience}"']
-    for name, values in sections.items():
+    # The health/metrics port is off unless a test asks for it: the default (9102) is fixed, and
+    # another process on the machine may hold it.
+    for name, values in {"ops": {"port": 0}, **sections}.items():
         lines.append(f"[{name}]")
         lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
     path = folder / "supportbot.toml"
