@@ -26,6 +26,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.knowledge.embeddings import embed_texts
+from bot.settings import ThroughputSettings
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -168,3 +169,11 @@ class BatchedQueryEmbeddings(Embeddings):
 
     def close(self) -> None:
         self.batcher.close()
+
+
+def batched_for_questions(embeddings: Embeddings, settings: ThroughputSettings) -> Embeddings:
+    """The embeddings questions go through: batched unless throughput.query_batching is off."""
+    if not settings.query_batching or isinstance(embeddings, BatchedQueryEmbeddings):
+        return embeddings
+    return BatchedQueryEmbeddings(embeddings, max_batch=settings.query_batch_max,
+                                  window_s=settings.query_batch_window_ms / 1000)
