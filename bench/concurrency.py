@@ -1,7 +1,9 @@
 """Many distinct questions at once, from distinct users, with a model that takes 1 second.
 
-The model is the local fake of Anthropic's Messages API (tests/fakes/anthropic_server.py) reached
-through the real anthropic client and LangChain, streaming its reply over `--delay` seconds. A core
+The model is the local fake of Anthropic's Messages API (tests/fakes/anthropic_server.py) in a
+process of its own (bench/model_process.py), reached through the real anthropic client and
+LangChain, streaming its reply over `--delay` seconds. State lives in a real Redis: REDIS_URL, or
+a throwaway server started from the test extra's binary (as the tests do). A core
 that never blocks the event loop finishes a burst in about the model delay plus the retrieval work
 (CPU-bound, shared by the machine's cores), and each question's own answer time is its retrieval
 plus the model, not the whole burst's.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -41,7 +44,8 @@ from bot.knowledge.indexer import reindex  # noqa: E402
 from bot.settings import KnowledgeSource, load_settings  # noqa: E402
 from bot.types import ConversationKey, Inquiry  # noqa: E402
 from bot.wiring import build_bot  # noqa: E402
-from tests.fakes import anthropic_server  # noqa: E402
+from bench.model_process import ModelProcess  # noqa: E402
+from tests import redis_server  # noqa: E402
 
 TOPICS = [
     "Can I return an opened item after 30 days", "How long does standard shipping take",
@@ -69,16 +73,16 @@ async def ask_all(bot, texts: list[str]) -> list:
     return await asyncio.gather(*(bot.answer(i) for i in inquiries))
 
 
-def one_run(bot, fake, texts: list[str]) -> dict[str, float]:
-    asked_before = len(fake.requests)
+async def one_run(bot, fake, texts: list[str]) -> dict[str, float]:
+    asked_before = fake.requests_served()
     started = time.perf_counter()
-    answers = asyncio.run(ask_all(bot, texts))
+    answers = await ask_all(bot, texts)
     wall = time.perf_counter() - started
     modes = {mode: sum(a.mode == mode for a in answers) for mode in {a.mode for a in answers}}
     require(len(answers) == len(texts) and modes.get("generated", 0) == len(texts),
             f"{len(texts)} questions, answers by mode {modes}: not all answered by the model")
-    require(len(fake.requests) - asked_before == len(texts),
-            f"the model was asked {len(fake.requests) - asked_before} times for {len(texts)} questions")
+    asked = fake.requests_served() - asked_before
+    require(asked == len(texts), f"the model was asked {asked} times for {len(texts)} questions")
     per_answer = [a.timings_ms["total"] / 1000 for a in answers]
     return {"wall": wall, "median": statistics.median(per_answer), "p95": percentile(per_answer, 0.95),
             "max": max(per_answer)}
@@ -91,41 +95,57 @@ def serial_retrieval(bot, texts: list[str]) -> float:
     return time.perf_counter() - started
 
 
+async def bench(args, settings, fake) -> tuple[list[dict[str, float]], list[float]]:
+    runs, retrieval = [], []
+    bot = build_bot(settings)
+    try:
+        reindex(settings, bot.index, bot.embeddings)
+        await one_run(bot, fake, questions(4, 9))  # warm-up: client, prompts, first ONNX runs
+        for run in range(args.runs):
+            texts = questions(args.questions, run)
+            retrieval.append(serial_retrieval(bot, texts))
+            figures = await one_run(bot, fake, texts)
+            runs.append(figures)
+            print(f"run {run + 1}: wall {figures['wall']:.2f} s, answer time median {figures['median']:.2f} s, "
+                  f"p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s; "
+                  f"serial retrieval work {retrieval[-1]:.2f} s", flush=True)
+    finally:
+        await bot.close()
+    return runs, retrieval
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--delay", type=float, default=1.0, help="seconds the fake model takes")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--max-preparing", type=int, help="throughput.max_preparing (default: the setting's)")
+    parser.add_argument("--no-batching", action="store_true", help="throughput.query_batching = false")
     args = parser.parse_args()
 
-    # A burst of connections arrives at once; the stdlib server's default listen backlog of 5 would
-    # make the kernel drop SYNs and the client retry a second later: the fake's limit, not ours.
-    anthropic_server.ThreadingHTTPServer.request_queue_size = 4096
-    reply = anthropic_server.Reply("Opened items can be returned within 30 days of delivery [1].",
-                                   chunk_size=32, delay=args.delay)  # two pieces, `delay` apart
-    runs, retrieval = [], []
-    with tempfile.TemporaryDirectory() as tmp, anthropic_server.FakeAnthropic(default=reply) as fake:
+    throughput = {"query_batching": not args.no_batching}
+    if args.max_preparing:
+        throughput["max_preparing"] = args.max_preparing
+    started_redis = None if os.environ.get("REDIS_URL") else redis_server.start()
+    redis_url = os.environ.get("REDIS_URL") or started_redis.url
+    with tempfile.TemporaryDirectory() as tmp, ModelProcess(delay=args.delay) as fake:
         settings = load_settings(
             None, data_dir=Path(tmp), prompts_dir=REPO / "prompts", anthropic_api_key="bench-key",
             knowledge=[KnowledgeSource(path=REPO / "config/knowledge/public", audience="public")],
             llm={"base_url": fake.base_url, "max_retries": 0, "timeout_s": 60},
-            cache={"enabled": False},
+            cache={"enabled": False}, redis_url=redis_url, throughput=throughput,
+            redis={"key_prefix": f"bench-{uuid.uuid4().hex[:8]}:", "max_connections": 1000},
         )
-        bot = build_bot(settings)
-        reindex(settings, bot.index, bot.embeddings)
-        one_run(bot, fake, questions(4, 9))  # warm-up: client, prompts, first ONNX runs
-        for run in range(args.runs):
-            texts = questions(args.questions, run)
-            retrieval.append(serial_retrieval(bot, texts))
-            figures = one_run(bot, fake, texts)
-            runs.append(figures)
-            print(f"run {run + 1}: wall {figures['wall']:.2f} s, answer time median {figures['median']:.2f} s, "
-                  f"p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s; "
-                  f"serial retrieval work {retrieval[-1]:.2f} s", flush=True)
+        runs, retrieval = asyncio.run(bench(args, settings, fake))
+    if started_redis:
+        started_redis.stop()
 
     wall = [r["wall"] for r in runs]
     print(f"\nquestions at once           {args.questions} from {args.questions} users, every one "
           f"answered by the model (checked), model delay {args.delay:.2f} s")
+    print(f"settings                    max_preparing {settings.throughput.max_preparing}, query batching "
+          f"{'on' if settings.throughput.query_batching else 'off'}; {os.cpu_count()} cores, "
+          f"load average at the end {os.getloadavg()[0]:.1f}")
     print(f"wall time, all at once      {spread(wall)}")
     print(f"answer time median          {spread([r['median'] for r in runs])}")
     print(f"answer time p95             {spread([r['p95'] for r in runs])}")
