@@ -4,7 +4,7 @@ Starts two `python -m adapters.slack` processes in HTTP mode (each its own port)
 round-robin proxy in front of them (what a load balancer does), one Redis (REDIS_URL, or a
 throwaway server like the tests'), one local index both workers read, the strict Slack Web API
 fake (tests/fakes/slack_api.py) and the fake Claude in a process of its own with a `--delay`
-second reply. Then it sends `--events` signed deliveries of distinct DM questions from distinct
+second reply. Then it sends (all at once, or evenly over `--spread-s`) `--events` signed deliveries of distinct DM questions from distinct
 users; `--retried` of them (10%) are delivered a second time with X-Slack-Retry-Num, as Slack
 does when it doubts the first delivery, so round robin takes the retry to the other worker.
 
@@ -196,6 +196,7 @@ async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: Ro
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         async def first(n, ts, event_id):
+            await asyncio.sleep(args.spread_s * n / len(events))  # 0: all at once
             sent[dm(n)] = time.perf_counter()
             return await deliver(session, url, n, ts, event_id)
 
@@ -221,7 +222,8 @@ async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: Ro
                          f"{[(c.method, c.result) for c in refused[:1]]}")
 
     times = list(replies.values())
-    print(f"{len(events)} events + {len(retried)} retried deliveries through a round-robin proxy to 2 workers "
+    print(f"{len(events)} events (sent {'all at once' if not args.spread_s else f'over {args.spread_s:g} s'}) "
+          f"+ {len(retried)} retried deliveries through a round-robin proxy to 2 workers "
           f"(deliveries per worker {list(proxy.sent.values())}), model delay {args.delay:.1f} s")
     print(f"acknowledged      p50 {percentile(acks, 0.5) * 1000:6.0f} ms   p95 {percentile(acks, 0.95) * 1000:6.0f} ms   "
           f"max {max(acks) * 1000:6.0f} ms   (all within {ACK_WITHIN_S:.0f} s: checked)")
@@ -236,6 +238,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--retried", type=float, default=0.1, help="share of events delivered twice")
     parser.add_argument("--delay", type=float, default=1.0, help="seconds the fake model takes")
+    parser.add_argument("--spread-s", type=float, default=0.0,
+                        help="send the events evenly over this many seconds (default: all at once)")
     args = parser.parse_args()
 
     slack_api.ThreadingHTTPServer.request_queue_size = 4096  # a burst of connections at once
