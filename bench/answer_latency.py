@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from pydantic import SecretStr  # noqa: E402
 
-from bench.checks import require  # noqa: E402
+from bench.checks import percentile, require  # noqa: E402
 from bot.answering.generation import ClaudeAnswerer  # noqa: E402
 from bot.knowledge.embeddings import build_embeddings  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
@@ -64,11 +64,6 @@ def redis_url() -> str | None:
         return "redis://127.0.0.1:6379/0"
     except redis.exceptions.ConnectionError:
         return None
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def measure(bot, questions: list[str], *, cached: bool | None = None) -> list[float]:

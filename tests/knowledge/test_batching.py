@@ -34,18 +34,19 @@ class GatedDoubler:
         return [item * 2 for item in items]
 
 
-def hold_first_batch(run: GatedDoubler, batcher: MicroBatcher):
-    """Start a batch of one item and keep it running until the gate opens."""
+def busy_batcher(**options):
+    """A batcher whose first batch (the item 1000) keeps running until run.gate opens, so what
+    a test submits meanwhile queues up: (run, batcher, future of the first item)."""
+    run = GatedDoubler()
+    batcher = MicroBatcher(run, **{"window_s": 0.0, **options})
     run.gate.clear()
     first = batcher.submit(1000)
     assert run.started.wait(5)
-    return first
+    return run, batcher, first
 
 
 def test_results_keep_their_order_and_a_burst_runs_as_one_batch():
-    run = GatedDoubler()
-    batcher = MicroBatcher(run, max_batch=64, window_s=0.0)
-    first = hold_first_batch(run, batcher)
+    run, batcher, first = busy_batcher(max_batch=64)
     futures = [batcher.submit(n) for n in range(20)]  # queue up behind the running batch
     run.gate.set()
 
@@ -56,9 +57,7 @@ def test_results_keep_their_order_and_a_burst_runs_as_one_batch():
 
 
 def test_batches_are_capped_at_max_batch():
-    run = GatedDoubler()
-    batcher = MicroBatcher(run, max_batch=8, window_s=0.0)
-    first = hold_first_batch(run, batcher)
+    run, batcher, first = busy_batcher(max_batch=8)
     futures = [batcher.submit(n) for n in range(20)]
     run.gate.set()
 
@@ -69,9 +68,7 @@ def test_batches_are_capped_at_max_batch():
 
 
 def test_an_error_fails_only_its_own_item():
-    run = GatedDoubler()
-    batcher = MicroBatcher(run, max_batch=64, window_s=0.0)
-    first = hold_first_batch(run, batcher)
+    run, batcher, first = busy_batcher(max_batch=64)
     futures = [batcher.submit(n) for n in (1, 2, -3, 4)]
     run.gate.set()
 
@@ -102,9 +99,7 @@ def test_a_lone_item_is_not_held_for_the_window():
 
 
 def test_a_burst_waits_up_to_the_window_for_more():
-    run = GatedDoubler()
-    batcher = MicroBatcher(run, max_batch=4, window_s=5.0)
-    first = hold_first_batch(run, batcher)
+    run, batcher, first = busy_batcher(max_batch=4, window_s=5.0)
     futures = [batcher.submit(n) for n in range(3)]
     run.gate.set()
     first.result(5)
@@ -117,9 +112,7 @@ def test_a_burst_waits_up_to_the_window_for_more():
 
 
 def test_a_cancelled_item_is_left_out_of_its_batch():
-    run = GatedDoubler()
-    batcher = MicroBatcher(run, window_s=0.0)
-    first = hold_first_batch(run, batcher)
+    run, batcher, first = busy_batcher()
     keep, drop, keep_too = batcher.submit(1), batcher.submit(2), batcher.submit(3)
     assert drop.cancel()
     run.gate.set()
@@ -130,9 +123,7 @@ def test_a_cancelled_item_is_left_out_of_its_batch():
 
 
 def test_cancelling_an_awaiting_task_drops_its_item():
-    run = GatedDoubler()
-    batcher = MicroBatcher(run, window_s=0.0)
-    first = hold_first_batch(run, batcher)
+    run, batcher, first = busy_batcher()
 
     async def scenario():
         waiting = asyncio.create_task(batcher.acall(7))
@@ -152,9 +143,7 @@ def test_cancelling_an_awaiting_task_drops_its_item():
 
 
 def test_a_full_queue_makes_callers_wait_for_room():
-    run = GatedDoubler()
-    batcher = MicroBatcher(run, max_batch=2, max_queue=2, window_s=0.0)
-    first = hold_first_batch(run, batcher)
+    run, batcher, first = busy_batcher(max_batch=2, max_queue=2)
     queued = [batcher.submit(1), batcher.submit(2)]
     with ThreadPoolExecutor(1) as pool:
         third = pool.submit(batcher.submit, 3)
@@ -167,9 +156,7 @@ def test_a_full_queue_makes_callers_wait_for_room():
 
 
 def test_close_runs_what_is_queued_then_refuses_more():
-    run = GatedDoubler()
-    batcher = MicroBatcher(run, window_s=0.0)
-    first = hold_first_batch(run, batcher)
+    run, batcher, first = busy_batcher()
     queued = batcher.submit(4)
     threading.Timer(0.1, run.gate.set).start()
     batcher.close()
