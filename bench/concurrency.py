@@ -14,10 +14,12 @@ bench checks what it timed and exits 1 otherwise: every question answered by the
 model asked exactly once per question, no error.
 
 Prints per run and, over the runs, min / median / max of: the wall time of the burst, the median
-and p95 answer time, and the serial retrieval work for the same questions.
+and p95 answer time, and the serial retrieval work for the same number of questions. Several
+throughput settings given at once are compared in the same run, alternating.
 
     .venv/bin/python bench/concurrency.py [--questions 200] [--delay 1.0] [--runs 3]
     .venv/bin/python bench/concurrency.py --questions 1000
+    .venv/bin/python bench/concurrency.py --max-preparing 2 8 --batching on off   # compared in one run
 """
 
 from __future__ import annotations
@@ -95,22 +97,29 @@ def serial_retrieval(bot, texts: list[str]) -> float:
     return time.perf_counter() - started
 
 
-async def bench(args, settings, fake) -> tuple[list[dict[str, float]], list[float]]:
-    runs, retrieval = [], []
-    bot = build_bot(settings)
+async def bench(args, variants: dict[str, object], fake) -> tuple[dict[str, list[dict[str, float]]], list[float]]:
+    """Every run asks a fresh burst of each variant in turn (the order rotating from run to run),
+    so the variants are compared under the same machine load."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+    retrieval: list[float] = []
+    bots = {name: build_bot(settings) for name, settings in variants.items()}
     try:
-        reindex(settings, bot.index, bot.embeddings)
-        await one_run(bot, fake, questions(4, 9))  # warm-up: client, prompts, first ONNX runs
+        for name, bot in bots.items():
+            reindex(variants[name], bot.index, bot.embeddings)  # the second finds nothing changed
+            await one_run(bot, fake, questions(4, 9))  # warm-up: client, prompts, first ONNX runs
+        names = list(bots)
         for run in range(args.runs):
-            texts = questions(args.questions, run)
-            retrieval.append(serial_retrieval(bot, texts))
-            figures = await one_run(bot, fake, texts)
-            runs.append(figures)
-            print(f"run {run + 1}: wall {figures['wall']:.2f} s, answer time median {figures['median']:.2f} s, "
-                  f"p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s; "
-                  f"serial retrieval work {retrieval[-1]:.2f} s", flush=True)
+            retrieval.append(serial_retrieval(bots[names[0]], questions(args.questions, 0)))
+            for turn, name in enumerate(names[run % len(names):] + names[:run % len(names)]):
+                figures = await one_run(bots[name], fake, questions(args.questions, 10 * run + turn + 1))
+                runs[name].append(figures)
+                print(f"run {run + 1}, {name}: wall {figures['wall']:.2f} s, answer time median "
+                      f"{figures['median']:.2f} s, p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s",
+                      flush=True)
+            print(f"run {run + 1}: serial retrieval work {retrieval[-1]:.2f} s", flush=True)
     finally:
-        await bot.close()
+        for bot in bots.values():
+            await bot.close()
     return runs, retrieval
 
 
@@ -119,48 +128,61 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--delay", type=float, default=1.0, help="seconds the fake model takes")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--max-preparing", type=int, help="throughput.max_preparing (default: the setting's)")
-    parser.add_argument("--no-batching", action="store_true", help="throughput.query_batching = false")
+    parser.add_argument("--max-preparing", type=int, nargs="+", help="throughput.max_preparing value(s) to "
+                        "compare (default: the setting's)")
+    parser.add_argument("--batching", choices=["on", "off"], nargs="+", default=["on"],
+                        help="throughput.query_batching value(s) to compare")
     args = parser.parse_args()
 
-    throughput = {"query_batching": not args.no_batching}
-    if args.max_preparing:
-        throughput["max_preparing"] = args.max_preparing
     started_redis = None if os.environ.get("REDIS_URL") else redis_server.start()
     redis_url = os.environ.get("REDIS_URL") or started_redis.url
     with tempfile.TemporaryDirectory() as tmp, ModelProcess(delay=args.delay) as fake:
-        settings = load_settings(
-            None, data_dir=Path(tmp), prompts_dir=REPO / "prompts", anthropic_api_key="bench-key",
-            knowledge=[KnowledgeSource(path=REPO / "config/knowledge/public", audience="public")],
-            llm={"base_url": fake.base_url, "max_retries": 0, "timeout_s": 60},
-            cache={"enabled": False}, redis_url=redis_url, throughput=throughput,
-            redis={"key_prefix": f"bench-{uuid.uuid4().hex[:8]}:", "max_connections": 1000},
-        )
-        runs, retrieval = asyncio.run(bench(args, settings, fake))
+        def settings_for(throughput: dict):
+            return load_settings(
+                None, data_dir=Path(tmp), prompts_dir=REPO / "prompts", anthropic_api_key="bench-key",
+                knowledge=[KnowledgeSource(path=REPO / "config/knowledge/public", audience="public")],
+                llm={"base_url": fake.base_url, "max_retries": 0, "timeout_s": 60},
+                cache={"enabled": False}, redis_url=redis_url, throughput=throughput,
+                redis={"key_prefix": f"bench-{uuid.uuid4().hex[:8]}:", "max_connections": 1000},
+            )
+
+        default = settings_for({}).throughput.max_preparing
+        variants = {f"max_preparing {mp}, batching {b}": settings_for({"max_preparing": mp, "query_batching": b == "on"})
+                    for mp in (args.max_preparing or [default]) for b in args.batching}
+        runs, retrieval = asyncio.run(bench(args, variants, fake))
     if started_redis:
         started_redis.stop()
+    report(args, runs, retrieval)
 
-    wall = [r["wall"] for r in runs]
+
+def report(args, runs: dict[str, list[dict[str, float]]], retrieval: list[float]) -> None:
     print(f"\nquestions at once           {args.questions} from {args.questions} users, every one "
-          f"answered by the model (checked), model delay {args.delay:.2f} s")
-    print(f"settings                    max_preparing {settings.throughput.max_preparing}, query batching "
-          f"{'on' if settings.throughput.query_batching else 'off'}; {os.cpu_count()} cores, "
+          f"answered by the model (checked), model delay {args.delay:.2f} s; {os.cpu_count()} cores, "
           f"load average at the end {os.getloadavg()[0]:.1f}")
-    print(f"wall time, all at once      {spread(wall)}")
-    print(f"answer time median          {spread([r['median'] for r in runs])}")
-    print(f"answer time p95             {spread([r['p95'] for r in runs])}")
     print(f"retrieval work (serial)     {spread(retrieval)}  "
           f"({statistics.median(retrieval) / args.questions * 1000:.1f} ms a question)")
-    print(f"ratio wall / (delay + serial retrieval work)  "
-          f"{statistics.median(wall) / (args.delay + statistics.median(retrieval)):.2f}")
-    if args.delay == 1.0 and args.questions in WALL_TARGETS:
-        print(f"wall time median            {verdict(statistics.median(wall), WALL_TARGETS[args.questions])}")
-        if args.questions == 200:
-            print(f"answer time median          "
-                  f"{verdict(statistics.median([r['median'] for r in runs]), MEDIAN_TARGET_200)}")
+    first = None
+    for name, figures in runs.items():
+        wall = [r["wall"] for r in figures]
+        medians = [r["median"] for r in figures]
+        print(f"\n{name}")
+        print(f"  wall time, all at once    {spread(wall)}")
+        print(f"  answer time median        {spread(medians)}")
+        print(f"  answer time p95           {spread([r['p95'] for r in figures])}")
+        print(f"  ratio wall / (delay + serial retrieval work)  "
+              f"{statistics.median(wall) / (args.delay + statistics.median(retrieval)):.2f}")
+        if first is None:
+            first = (name, statistics.median(wall), statistics.median(medians))
         else:
-            print(f"answer time p95             "
-                  f"{verdict(statistics.median([r['p95'] for r in runs]), P95_TARGET_1000)}")
+            print(f"  ratio to {first[0]}: wall {statistics.median(wall) / first[1]:.2f}, "
+                  f"answer time median {statistics.median(medians) / first[2]:.2f}")
+        if args.delay == 1.0 and args.questions in WALL_TARGETS:
+            print(f"  wall time median          {verdict(statistics.median(wall), WALL_TARGETS[args.questions])}")
+            if args.questions == 200:
+                print(f"  answer time median        {verdict(statistics.median(medians), MEDIAN_TARGET_200)}")
+            else:
+                print(f"  answer time p95           "
+                      f"{verdict(statistics.median([r['p95'] for r in figures]), P95_TARGET_1000)}")
 
 
 if __name__ == "__main__":
