@@ -62,14 +62,8 @@ class MicroBatcher(Generic[Item, Result]):
 
     def submit(self, item: Item) -> Future[Result]:
         """Queue one item; waits while the queue is full. Cancel the future to drop the item."""
-        future: Future[Result] = Future()
-        with self._changed:
-            while len(self._queue) >= self.max_queue and not self._closed:
-                self._changed.wait()
-            if self._closed:
-                raise BatcherClosed("the batcher is closed")
-            self._queue.append((item, future))
-            self._changed.notify_all()
+        future = self._enqueue(item, wait=True)
+        assert future is not None
         return future
 
     def call(self, item: Item) -> Result:
@@ -77,9 +71,24 @@ class MicroBatcher(Generic[Item, Result]):
         return self.submit(item).result()
 
     async def acall(self, item: Item) -> Result:
-        """The item's result, from a coroutine; cancelling the task drops the item if not started."""
-        future = await asyncio.to_thread(self.submit, item) if self._full() else self.submit(item)
+        """The item's result, from a coroutine; cancelling the task drops the item if not started.
+        A full queue is waited for on a thread, never on the event loop."""
+        future = self._enqueue(item, wait=False) or await asyncio.to_thread(self.submit, item)
         return await asyncio.wrap_future(future)  # a cancelled task cancels the future
+
+    def _enqueue(self, item: Item, *, wait: bool) -> Future[Result] | None:
+        """The item's future, or None when the queue is full and `wait` is false."""
+        with self._changed:
+            while len(self._queue) >= self.max_queue and not self._closed:
+                if not wait:
+                    return None
+                self._changed.wait()
+            if self._closed:
+                raise BatcherClosed("the batcher is closed")
+            future: Future[Result] = Future()
+            self._queue.append((item, future))
+            self._changed.notify_all()
+        return future
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Run what is queued, then stop the workers."""
@@ -89,20 +98,19 @@ class MicroBatcher(Generic[Item, Result]):
         for worker in self._workers:
             worker.join(timeout_s)
 
-    def _full(self) -> bool:
-        with self._changed:
-            return len(self._queue) >= self.max_queue
-
     # ----- workers ---------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while batch := self._next_batch():
+        while (batch := self._next_batch()) is not None:
             self._run(batch)
 
-    def _next_batch(self) -> list[tuple[Item, Future[Result]]]:
+    def _next_batch(self) -> list[tuple[Item, Future[Result]]] | None:
+        """The next batch (empty when all its items were cancelled); None once closed and drained."""
         with self._changed:
             while not self._queue and not self._closed:
                 self._changed.wait()
+            if not self._queue:
+                return None
             # More than one waiting means a burst: others are probably a moment away, so wait a
             # little for a fuller batch. A lone item is not held back (no delay when idle).
             if 1 < len(self._queue) < self.max_batch and self.window_s and not self._closed:
@@ -115,7 +123,7 @@ class MicroBatcher(Generic[Item, Result]):
                 if future.set_running_or_notify_cancel():  # False: cancelled while queued
                     batch.append((item, future))
             self._changed.notify_all()  # room in the queue for waiting submitters
-            return batch if batch or not self._closed else []
+            return batch
 
     def _run(self, batch: list[tuple[Item, Future[Result]]]) -> None:
         if not batch:

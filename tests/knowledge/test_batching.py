@@ -122,6 +122,17 @@ def test_a_cancelled_item_is_left_out_of_its_batch():
     batcher.close()
 
 
+def test_a_batch_of_only_cancelled_items_leaves_the_batcher_working():
+    run, batcher, first = busy_batcher()
+    dropped = [batcher.submit(n) for n in range(3)]
+    assert all(future.cancel() for future in dropped)
+    run.gate.set()
+    assert first.result(5) == 2000
+    assert batcher.call(9) == 18
+    assert run.batches == [[1000], [9]]
+    batcher.close()
+
+
 def test_cancelling_an_awaiting_task_drops_its_item():
     run, batcher, first = busy_batcher()
 
