@@ -173,6 +173,7 @@ async def run(args, slack: TimedSlack, model: ModelProcess, redis_url: str, work
         for worker in workers:
             await worker.wait_for("Slack adapter listening", timeout_s=120)
         await proxy.start()
+        await warm_up(args, slack, proxy)
         await send_and_check(args, slack, model, proxy)
     except SystemExit:
         for n, worker in enumerate(workers):  # what the workers said, to see why
@@ -183,6 +184,22 @@ async def run(args, slack: TimedSlack, model: ModelProcess, redis_url: str, work
         await proxy.stop()
         for worker in workers:
             await worker.kill()
+
+
+async def warm_up(args, slack: TimedSlack, proxy: RoundRobinProxy) -> None:
+    """One question per worker first (not timed): imports, the model client and the language
+    model load on a worker's first question, which is not what a burst measures."""
+    url = f"http://127.0.0.1:{proxy.port}/slack/events"
+    async with aiohttp.ClientSession() as session:
+        for n in range(args.events, args.events + len(proxy.ports)):
+            ts = new_ts()
+            slack.add_user_message(dm(n), ts, f"U{n:08d}", QUESTION.format(n=n))
+            await deliver(session, url, n, ts, f"Ev{uuid.uuid4().hex[:12]}")
+    deadline = time.monotonic() + 60
+    while any(dm(n) not in slack.completed for n in range(args.events, args.events + len(proxy.ports))):
+        require(time.monotonic() < deadline, "the warm-up questions got no reply within 60 s")
+        await asyncio.sleep(0.05)
+    proxy.sent = {port: 0 for port in proxy.ports}
 
 
 async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: RoundRobinProxy) -> None:
@@ -246,7 +263,7 @@ def main() -> None:
     started_redis = None if os.environ.get("REDIS_URL") else redis_server.start()
     redis_url = os.environ.get("REDIS_URL") or started_redis.url
     try:
-        slack = TimedSlack({dm(n): "im" for n in range(args.events)})
+        slack = TimedSlack({dm(n): "im" for n in range(args.events + 2)})  # + one warm-up per worker
         with tempfile.TemporaryDirectory() as tmp, ModelProcess(delay=args.delay) as model, slack:
             asyncio.run(run(args, slack, model, redis_url, Path(tmp)))
     finally:
