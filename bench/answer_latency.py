@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from pydantic import SecretStr  # noqa: E402
 
+from bench.checks import percentile, require  # noqa: E402
 from bot.answering.generation import ClaudeAnswerer  # noqa: E402
 from bot.knowledge.embeddings import build_embeddings  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
@@ -65,12 +66,9 @@ def redis_url() -> str | None:
         return None
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-async def measure(bot, questions: list[str]) -> list[float]:
+async def measure(bot, questions: list[str], *, cached: bool | None = None) -> list[float]:
+    """Answer times in ms; with `cached`, the bench stops (exit 1) unless every answer was a cache
+    hit (True) or every one was computed afresh (False): a row named "hit" holds only hits."""
     timings = []
     for text in questions:
         inquiry = Inquiry(text=text, conversation=ConversationKey("bench", "c", uuid.uuid4().hex),
@@ -78,7 +76,9 @@ async def measure(bot, questions: list[str]) -> list[float]:
         started = time.perf_counter()
         answer = await bot.answer(inquiry)
         timings.append((time.perf_counter() - started) * 1000)
-        assert answer.mode in ("generated", "declined"), answer.mode
+        require(answer.mode in ("generated", "declined"), f"{text!r} was answered in mode {answer.mode}")
+        require(cached is None or answer.cached is cached,
+                f"{text!r}: expected a cache {'hit' if cached else 'miss'}, got cached={answer.cached}")
     return timings
 
 
@@ -108,8 +108,12 @@ async def run(rounds: int) -> None:
         misses, hits = [], []
         for round_number in range(rounds):
             fresh = [f"{q} (case {round_number})" for q in QUESTIONS]  # new keys: every one a miss
-            misses += await measure(bot, fresh)
-            hits += await measure(bot, fresh)
+            asked = len(fake.requests)
+            misses += await measure(bot, fresh, cached=False)
+            require(len(fake.requests) > asked, "no cache miss reached the model")
+            asked = len(fake.requests)
+            hits += await measure(bot, fresh, cached=True)
+            require(len(fake.requests) == asked, "a cache hit called the model")
         await _forget(bot)
         await bot.close()
 

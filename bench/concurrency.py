@@ -1,20 +1,32 @@
-"""200 distinct questions at once, with a model that takes 1 second to answer.
+"""Many distinct questions at once, from distinct users, with a model that takes 1 second.
 
-The model is the local fake of Anthropic's Messages API (tests/fakes/anthropic_server.py) reached
-through the real anthropic client and LangChain, streaming its reply over 1 second. A core that
-never blocks the event loop finishes all of them in about 1 second plus the retrieval work (which
-is CPU-bound and shared by 2 cores), not 200 seconds.
+The model is the local fake of Anthropic's Messages API (tests/fakes/anthropic_server.py) in a
+process of its own (bench/model_process.py), reached through the real anthropic client and
+LangChain, streaming its reply over `--delay` seconds. State lives in a real Redis: REDIS_URL, or
+a throwaway server started from the test extra's binary (as the tests do). A core
+that never blocks the event loop finishes a burst in about the model delay plus the retrieval work
+(CPU-bound, shared by the machine's cores), and each question's own answer time is its retrieval
+plus the model, not the whole burst's.
 
-Prints: the wall time of the concurrent batch, the serial retrieval work for the same questions,
-the model delay, and the ratio of the wall time to (model delay + retrieval work).
+Each run asks a fresh set of questions (distinct texts, so no cache could answer one from another;
+the cache is off anyway) from distinct users (so the rate limiter lets every one through). The
+bench checks what it timed and exits 1 otherwise: every question answered by the model, the fake
+model asked exactly once per question, no error.
 
-    .venv/bin/python bench/concurrency.py [--questions 200] [--delay 1.0]
+Prints per run and, over the runs, min / median / max of: the wall time of the burst, the median
+and p95 answer time, and the serial retrieval work for the same number of questions. Several
+throughput settings given at once are compared in the same run, alternating.
+
+    .venv/bin/python bench/concurrency.py [--questions 200] [--delay 1.0] [--runs 3]
+    .venv/bin/python bench/concurrency.py --questions 1000
+    .venv/bin/python bench/concurrency.py --max-preparing 2 8 --batching on off   # compared in one run
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -29,11 +41,13 @@ from bot.logs import configure_logging  # noqa: E402
 
 configure_logging("WARNING")  # figures on stdout, no per-answer log lines
 
+from bench.checks import percentile, require, spread, verdict  # noqa: E402
 from bot.knowledge.indexer import reindex  # noqa: E402
 from bot.settings import KnowledgeSource, load_settings  # noqa: E402
 from bot.types import ConversationKey, Inquiry  # noqa: E402
 from bot.wiring import build_bot  # noqa: E402
-from tests.fakes import anthropic_server  # noqa: E402
+from bench.model_process import ModelProcess  # noqa: E402
+from tests import redis_server  # noqa: E402
 
 TOPICS = [
     "Can I return an opened item after 30 days", "How long does standard shipping take",
@@ -42,67 +56,133 @@ TOPICS = [
     "Do you ship to PO boxes", "How do loyalty points expire", "Can I change my shipping address",
     "How do I care for a down sleeping bag",
 ]
+# The issue's targets on this 2-core machine with a 1 s model (wall time by burst size).
+WALL_TARGETS = {200: 1.6, 1000: 3.0}
+MEDIAN_TARGET_200 = 1.3
+P95_TARGET_1000 = 2.5
 
 
-def questions(count: int) -> list[str]:
+def questions(count: int, run: int) -> list[str]:
     # Distinct texts (so no cache can answer one from another), all on real policy topics.
-    return [f"{TOPICS[i % len(TOPICS)]}? (order {1000 + i})" for i in range(count)]
+    return [f"{TOPICS[i % len(TOPICS)]}? (order {run}{1000 + i})" for i in range(count)]
 
 
 async def ask_all(bot, texts: list[str]) -> list:
-    inquiries = [Inquiry(text=t, conversation=ConversationKey("bench", "c", uuid.uuid4().hex), user_id="u")
-                 for t in texts]
+    # One user per question: the rate limiter would turn a second question from one user into a
+    # "busy" reply, and the bench would time those instead of answers.
+    inquiries = [Inquiry(text=t, conversation=ConversationKey("bench", "c", uuid.uuid4().hex),
+                         user_id=f"user-{uuid.uuid4().hex}") for t in texts]
     return await asyncio.gather(*(bot.answer(i) for i in inquiries))
+
+
+async def one_run(bot, fake, texts: list[str]) -> dict[str, float]:
+    asked_before = fake.requests_served()
+    started = time.perf_counter()
+    answers = await ask_all(bot, texts)
+    wall = time.perf_counter() - started
+    modes = {mode: sum(a.mode == mode for a in answers) for mode in {a.mode for a in answers}}
+    require(len(answers) == len(texts) and modes.get("generated", 0) == len(texts),
+            f"{len(texts)} questions, answers by mode {modes}: not all answered by the model")
+    asked = fake.requests_served() - asked_before
+    require(asked == len(texts), f"the model was asked {asked} times for {len(texts)} questions")
+    per_answer = [a.timings_ms["total"] / 1000 for a in answers]
+    return {"wall": wall, "median": statistics.median(per_answer), "p95": percentile(per_answer, 0.95),
+            "max": max(per_answer)}
+
+
+def serial_retrieval(bot, texts: list[str]) -> float:
+    started = time.perf_counter()
+    for text in texts:
+        bot.retriever.retrieve(text, "public")
+    return time.perf_counter() - started
+
+
+async def bench(args, variants: dict[str, object], fake) -> tuple[dict[str, list[dict[str, float]]], list[float]]:
+    """Every run asks a fresh burst of each variant in turn (the order rotating from run to run),
+    so the variants are compared under the same machine load."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+    retrieval: list[float] = []
+    bots = {name: build_bot(settings) for name, settings in variants.items()}
+    try:
+        for name, bot in bots.items():
+            reindex(variants[name], bot.index, bot.embeddings)  # the second finds nothing changed
+            await one_run(bot, fake, questions(4, 9))  # warm-up: client, prompts, first ONNX runs
+        names = list(bots)
+        for run in range(args.runs):
+            retrieval.append(serial_retrieval(bots[names[0]], questions(args.questions, 0)))
+            for turn, name in enumerate(names[run % len(names):] + names[:run % len(names)]):
+                figures = await one_run(bots[name], fake, questions(args.questions, 10 * run + turn + 1))
+                runs[name].append(figures)
+                print(f"run {run + 1}, {name}: wall {figures['wall']:.2f} s, answer time median "
+                      f"{figures['median']:.2f} s, p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s",
+                      flush=True)
+            print(f"run {run + 1}: serial retrieval work {retrieval[-1]:.2f} s", flush=True)
+    finally:
+        for bot in bots.values():
+            await bot.close()
+    return runs, retrieval
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--delay", type=float, default=1.0, help="seconds the fake model takes")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--max-preparing", type=int, nargs="+", help="throughput.max_preparing value(s) to "
+                        "compare (default: the setting's)")
+    parser.add_argument("--batching", choices=["on", "off"], nargs="+", default=["on"],
+                        help="throughput.query_batching value(s) to compare")
     args = parser.parse_args()
 
-    # 200 connections arrive at once; the stdlib server's default listen backlog of 5 would make
-    # the kernel drop SYNs and the client retry a second later, which is the fake's limit, not ours.
-    anthropic_server.ThreadingHTTPServer.request_queue_size = 1024
-    reply = anthropic_server.Reply("Opened items can be returned within 30 days of delivery [1].",
-                                   chunk_size=32, delay=args.delay)  # two pieces, `delay` apart
-    with tempfile.TemporaryDirectory() as tmp, anthropic_server.FakeAnthropic(default=reply) as fake:
-        settings = load_settings(
-            None, data_dir=Path(tmp), prompts_dir=REPO / "prompts", anthropic_api_key="bench-key",
-            knowledge=[KnowledgeSource(path=REPO / "config/knowledge/public", audience="public")],
-            llm={"base_url": fake.base_url, "max_retries": 0, "timeout_s": 60},
-            cache={"enabled": False},
-        )
-        bot = build_bot(settings)
-        reindex(settings, bot.index, bot.embeddings)
-        texts = questions(args.questions)
+    started_redis = None if os.environ.get("REDIS_URL") else redis_server.start()
+    redis_url = os.environ.get("REDIS_URL") or started_redis.url
+    with tempfile.TemporaryDirectory() as tmp, ModelProcess(delay=args.delay) as fake:
+        def settings_for(throughput: dict):
+            return load_settings(
+                None, data_dir=Path(tmp), prompts_dir=REPO / "prompts", anthropic_api_key="bench-key",
+                knowledge=[KnowledgeSource(path=REPO / "config/knowledge/public", audience="public")],
+                llm={"base_url": fake.base_url, "max_retries": 0, "timeout_s": 60},
+                cache={"enabled": False}, redis_url=redis_url, throughput=throughput,
+                redis={"key_prefix": f"bench-{uuid.uuid4().hex[:8]}:", "max_connections": 1000},
+            )
 
-        asyncio.run(ask_all(bot, texts[:2]))  # warm-up: client, prompts, first ONNX run
-        serial = []
-        for text in texts:
-            started = time.perf_counter()
-            bot.retriever.retrieve(text, "public")
-            serial.append(time.perf_counter() - started)
-        retrieval_work = sum(serial)
+        default = settings_for({}).throughput.max_preparing
+        variants = {f"max_preparing {mp}, batching {b}": settings_for({"max_preparing": mp, "query_batching": b == "on"})
+                    for mp in (args.max_preparing or [default]) for b in args.batching}
+        runs, retrieval = asyncio.run(bench(args, variants, fake))
+    if started_redis:
+        started_redis.stop()
+    report(args, runs, retrieval)
 
-        started = time.perf_counter()
-        answers = asyncio.run(ask_all(bot, texts))
-        wall = time.perf_counter() - started
 
-    generated = sum(a.mode == "generated" for a in answers)
-    per_answer = sorted(a.timings_ms.get("total", 0.0) / 1000 for a in answers)
-    ideal = args.delay + retrieval_work
-    print(f"questions at once           {args.questions} ({generated} answered by the model, "
-          f"{sum(a.mode == 'declined' for a in answers)} declined)")
-    print(f"model delay                 {args.delay:.2f} s")
-    print(f"retrieval work (serial)     {retrieval_work:.2f} s  "
-          f"(median {statistics.median(serial) * 1000:.1f} ms a question)")
-    print(f"wall time, all at once      {wall:.2f} s")
-    print(f"answer time median / p95    {statistics.median(per_answer):.2f} s / "
-          f"{per_answer[int(0.95 * (len(per_answer) - 1))]:.2f} s")
-    print(f"ratio wall / (delay + retrieval work)  {wall / ideal:.2f}")
-    print(f"ratio wall / fully serial ({args.questions} x (delay + retrieval))  "
-          f"{wall / (args.questions * args.delay + retrieval_work):.4f}")
+def report(args, runs: dict[str, list[dict[str, float]]], retrieval: list[float]) -> None:
+    print(f"\nquestions at once           {args.questions} from {args.questions} users, every one "
+          f"answered by the model (checked), model delay {args.delay:.2f} s; {os.cpu_count()} cores, "
+          f"load average at the end {os.getloadavg()[0]:.1f}")
+    print(f"retrieval work (serial)     {spread(retrieval)}  "
+          f"({statistics.median(retrieval) / args.questions * 1000:.1f} ms a question)")
+    first = None
+    for name, figures in runs.items():
+        wall = [r["wall"] for r in figures]
+        medians = [r["median"] for r in figures]
+        print(f"\n{name}")
+        print(f"  wall time, all at once    {spread(wall)}")
+        print(f"  answer time median        {spread(medians)}")
+        print(f"  answer time p95           {spread([r['p95'] for r in figures])}")
+        print(f"  ratio wall / (delay + serial retrieval work)  "
+              f"{statistics.median(wall) / (args.delay + statistics.median(retrieval)):.2f}")
+        if first is None:
+            first = (name, statistics.median(wall), statistics.median(medians))
+        else:
+            print(f"  ratio to {first[0]}: wall {statistics.median(wall) / first[1]:.2f}, "
+                  f"answer time median {statistics.median(medians) / first[2]:.2f}")
+        if args.delay == 1.0 and args.questions in WALL_TARGETS:
+            print(f"  wall time median          {verdict(statistics.median(wall), WALL_TARGETS[args.questions])}")
+            if args.questions == 200:
+                print(f"  answer time median        {verdict(statistics.median(medians), MEDIAN_TARGET_200)}")
+            else:
+                print(f"  answer time p95           "
+                      f"{verdict(statistics.median([r['p95'] for r in figures]), P95_TARGET_1000)}")
 
 
 if __name__ == "__main__":

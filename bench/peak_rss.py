@@ -20,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.checks import require  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 
 configure_logging("WARNING")  # figures on stdout, no per-answer log lines
@@ -57,12 +58,16 @@ def child(stage: str, corpus: Path) -> None:
         questions = [json.loads(line)["question"] for line, _ in
                      zip((REPO / "eval/data/doc2dial/questions_dev.jsonl").open(), range(50))]
 
-        async def ask() -> None:
-            for text in questions:
-                await bot.answer(Inquiry(text=text, conversation=ConversationKey("b", "c", uuid.uuid4().hex),
-                                         user_id="u"))
+        async def ask() -> list:
+            # One user each: the rate limiter would make most of 50 questions from one user "busy".
+            return [await bot.answer(Inquiry(text=text, conversation=ConversationKey("b", "c", uuid.uuid4().hex),
+                                             user_id=uuid.uuid4().hex)) for text in questions]
 
-        asyncio.run(ask())
+        modes = [answer.mode for answer in asyncio.run(ask())]
+        require(bot.index.count() > 0 and len(modes) == 50 and set(modes) <= {"extractive", "declined"}
+                and modes.count("extractive") > 0,
+                f"index of {bot.index.count()} chunks; 50 questions answered in modes {sorted(set(modes))}, "
+                f"{modes.count('extractive')} from the policy text: not the work this bench names")
         print(f"chunks={bot.index.count()}", file=sys.stderr)
     print(memory_mib("VmRSS:"), memory_mib("VmHWM:"))
 

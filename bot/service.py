@@ -26,6 +26,7 @@ from bot.answering.citations import NumberedPassages, number_passages, resolve_c
 from bot.answering.extractive import extractive_answer
 from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
 from bot.answering.language import LanguageGuard, language_name
+from bot.answering.preparation import PreparationPool
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, history_text
 from bot.knowledge.embeddings import embed_query
@@ -72,6 +73,7 @@ class SupportBot:
         self.model_signature = answerer.model_signature if answerer else "extractive"
         self.observer = observer or Observer()  # metrics (bot/ops/metrics.py) or nothing
         self.languages = LanguageGuard(settings.retrieval.languages)
+        self.preparing = PreparationPool(settings.throughput.max_preparing)  # retrieval, in arrival order
 
     # ----- answering -----------------------------------------------------------------------
 
@@ -113,7 +115,7 @@ class SupportBot:
         vector = None
         answer = await self._safely(self.cache.get(key), None, "cache.get") if self._caching else None
         if answer is None and self._caching and self.settings.cache.semantic:
-            vector = await asyncio.to_thread(embed_query, self.embeddings, standalone)
+            vector = await self.preparing.run(embed_query, self.embeddings, standalone)
             answer = await self._safely(self.cache.get_paraphrase(key, vector), None, "cache.paraphrase")
         if answer is None:
 
@@ -139,7 +141,7 @@ class SupportBot:
                      key: CacheKey, generation: int, vector, on_delta: DeltaCallback | None) -> Answer:
         """Retrieve and compose an answer nobody has cached, and cache it if it may be."""
         try:
-            retrieval = await asyncio.to_thread(self.retriever.retrieve, standalone, inquiry.audience, vector)
+            retrieval = await self.preparing.run(self.retriever.retrieve, standalone, inquiry.audience, vector)
         except IndexStoreError as exc:
             return self._unavailable(prompts, inquiry, standalone, exc)
         answer, cacheable = await self._compose(inquiry, prompts, standalone, history, retrieval, on_delta)
@@ -235,7 +237,7 @@ class SupportBot:
                 return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
         if not text:
             mode = "extractive"
-            text = await asyncio.to_thread(extractive_answer, retrieval.query_vector, passages, self.embeddings)
+            text = await self.preparing.run(extractive_answer, retrieval.query_vector, passages, self.embeddings)
         if not text:
             return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
         body, sources = resolve_citations(text, passages.sources)
@@ -393,6 +395,9 @@ class SupportBot:
                       error=str(exc))
 
     async def close(self) -> None:
+        self.preparing.close()
+        if close_embeddings := getattr(self.embeddings, "close", None):  # a query batcher's threads
+            close_embeddings()
         await self.state.redis.close()
 
     async def _safely(self, call: Awaitable[T], default: T, what: str) -> T:

@@ -154,6 +154,18 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = Field(4, ge=1, le=1024, description="texts per model call")
 
 
+class ThroughputSettings(BaseModel):
+    """How a burst of questions shares the machine (README "Scale out")."""
+    model_config = {"extra": "forbid"}
+    max_preparing: int = Field(
+        8, ge=1, le=256, description="questions whose retrieval runs at once; the rest wait their turn "
+        "in arrival order, so each answer waits for its own retrieval, not the whole burst's")
+    query_batching: bool = Field(True, description="embed concurrent questions in one model call")
+    query_batch_max: int = Field(32, ge=1, le=1024, description="texts in one batched embedding call")
+    query_batch_window_ms: float = Field(
+        2.0, ge=0, le=100, description="how long a burst's batch waits for more texts (a lone one: not at all)")
+
+
 class LLMSettings(BaseModel):
     model_config = {"extra": "forbid"}
     model: str = "claude-sonnet-4-5"
@@ -309,6 +321,7 @@ class Settings(BaseSettings):
     )
     redis: RedisSettings = Field(default_factory=RedisSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    throughput: ThroughputSettings = Field(default_factory=ThroughputSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     weaviate: WeaviateSettings = Field(default_factory=WeaviateSettings)
     # The conventional variable names; they fill weaviate.url / weaviate.api_key when those are unset.

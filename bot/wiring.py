@@ -7,6 +7,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.answering.generation import ClaudeAnswerer
 from bot.answering.retrieval import Retriever
+from bot.knowledge.batching import batched_for_questions
 from bot.knowledge.embeddings import build_embeddings, embeddings_model_id
 from bot.knowledge.stores.local import LocalHybridIndex
 from bot.knowledge.stores.protocol import PolicyIndex
@@ -54,8 +55,9 @@ def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
         observer.watch_redis(lambda: state.redis.available)
     return SupportBot(
         settings,
-        retriever=Retriever(index, embeddings, settings.retrieval),
-        embeddings=embeddings,
+        retriever=Retriever(index, query_embeddings := batched_for_questions(embeddings, settings.throughput),
+                            settings.retrieval),
+        embeddings=query_embeddings,
         prompts=PromptStore(settings.prompts_dir),
         state=state,
         answerer=answerer,

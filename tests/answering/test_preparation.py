@@ -1,0 +1,65 @@
+"""The preparation pool: retrieval runs on threads of its own (not asyncio's default executor,
+which LangChain's streaming hops through), with the caller's context, in arrival order, and a
+cancelled question's retrieval that has not started is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+
+from bot.answering.preparation import PreparationPool
+from bot.knowledge.batching import BatchedQueryEmbeddings
+from tests.helpers import build_test_bot, inquiry
+
+tenant = contextvars.ContextVar("tenant", default=None)
+
+
+async def test_work_runs_on_the_pools_threads_with_the_callers_context():
+    pool = PreparationPool(2)
+    tenant.set("team-a")
+    name, seen = await pool.run(lambda: (threading.current_thread().name, tenant.get()))
+    assert name.startswith("prepare") and seen == "team-a"
+    pool.close()
+
+
+async def test_questions_are_prepared_in_arrival_order():
+    pool = PreparationPool(1)
+    order: list[int] = []
+    await asyncio.gather(*(pool.run(order.append, n) for n in range(20)))
+    assert order == list(range(20))
+    pool.close()
+
+
+async def test_a_cancelled_question_that_has_not_started_is_dropped():
+    pool = PreparationPool(1)
+    release, ran = threading.Event(), []
+    busy = asyncio.ensure_future(pool.run(release.wait, 5))
+    waiting = asyncio.ensure_future(pool.run(ran.append, "cancelled"))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    await asyncio.sleep(0.05)  # the cancellation reaches the pool's queue on the next loop turns
+    release.set()
+    assert await busy is True
+    await asyncio.sleep(0.05)
+    assert await pool.run(ran.append, "later") is None
+    assert ran == ["later"]
+    pool.close()
+
+
+async def test_the_bot_retrieves_on_the_preparation_pool_through_the_query_batcher(sample_settings, embeddings):
+    bot = build_test_bot(sample_settings, embeddings)
+    threads: list[str] = []
+    retrieve = bot.retriever.retrieve
+
+    def recording(*args):
+        threads.append(threading.current_thread().name)
+        return retrieve(*args)
+
+    bot.retriever.retrieve = recording
+    answers = await asyncio.gather(*(bot.answer(inquiry(f"How do I return an item? ({n})")) for n in range(3)))
+    assert all(a.mode == "extractive" for a in answers)
+    assert len(threads) == 3 and all(name.startswith("prepare") for name in threads)
+    assert isinstance(bot.embeddings, BatchedQueryEmbeddings)
+    assert bot.embeddings.batcher.items_run >= 3  # the questions' texts went through the batcher
+    await bot.close()
