@@ -139,7 +139,13 @@ class EmbeddingSettings(BaseModel):
 
 class LLMSettings(BaseModel):
     model_config = {"extra": "forbid"}
-    model: str = "claude-sonnet-4-5"
+    model: str = Field(
+        "claude-sonnet-4-5",
+        description="a model name, 'provider:model' (any provider of LangChain's init_chat_model, "
+        "e.g. 'bedrock_converse:…', 'openai:gpt-4.1') or 'package.module:ClassName' of a chat model",
+    )
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    description="keyword arguments passed to the chat model class")
     base_url: str | None = None
     max_tokens: int = Field(800, ge=50, le=8192)
     temperature: float = Field(0.2, ge=0.0, le=1.0)
@@ -326,6 +332,10 @@ class Settings(BaseSettings):
 
     @property
     def llm_enabled(self) -> bool:
+        """Anthropic models need ANTHROPIC_API_KEY (unset: extractive answers, offline); any other
+        provider brings its own credentials (its environment variables or `llm.options`)."""
+        if not self.llm.model.startswith("anthropic:") and not self.llm.model.startswith("claude"):
+            return True
         return bool(self.anthropic_api_key and self.anthropic_api_key.get_secret_value())
 
     @property
