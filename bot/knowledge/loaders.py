@@ -32,6 +32,7 @@ from bs4 import BeautifulSoup
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
+from bot.knowledge.cleaning import clean_html, clean_markdown
 from bot.settings import KnowledgeSource
 
 SUFFIX_FORMATS = {
@@ -187,7 +188,7 @@ def _load_markdown(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocume
     except Exception as exc:  # the YAML parser raises several unrelated types
         raise DocumentLoadError(path, f"has front matter that is not valid YAML ({exc}).") from None
     meta = {**_mapping_for(path), **post.metadata}
-    body = post.content.strip()
+    body = clean_markdown(post.content).strip()  # hidden comments and elements never reach the model
     first_heading = next((l.lstrip("#").strip() for l in body.splitlines() if l.startswith("# ")), "")
     yield document_from(path, source, meta, text=body, fmt="markdown", titles=(first_heading,))
 
@@ -224,7 +225,7 @@ def html_to_markdown(soup: BeautifulSoup) -> str:
 
 
 def _load_html(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
-    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+    soup = clean_html(BeautifulSoup(path.read_text(encoding="utf-8"), "lxml"))  # hidden content out
     meta = _mapping_for(path)
     canonical = soup.find("link", rel="canonical")
     audience_tag = soup.find("meta", attrs={"name": "audience"})
@@ -276,7 +277,7 @@ def _load_jsonl(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]
                                               f"'text' ({exc}).") from None
             extras = {k: v for k, v in record.items() if k not in ("id", "title", "url", "text", "audience")}
             meta = {"id": doc_id, **{k: record.get(k) for k in ("title", "url", "audience")}}
-            yield document_from(path, source, meta, text=text.strip(), fmt="jsonl", extra=extras,
+            yield document_from(path, source, meta, text=clean_markdown(text).strip(), fmt="jsonl", extra=extras,
                                 url_path=doc_id, fallback_title=doc_id)
 
 
