@@ -57,7 +57,6 @@ class SupportBot:
         callbacks: list | None = None,
     ) -> None:
         self.settings = settings
-        self.retriever = retriever
         self.index = retriever.index
         self.embeddings = embeddings
         self.prompts = prompts
@@ -73,6 +72,15 @@ class SupportBot:
         self.callbacks: list = list(callbacks or [])
         self.chain = AnswerChain(settings, retriever=retriever, embeddings=embeddings, state=state,
                                  answerer=answerer, observer=self.observer, safely=self._safely)
+
+    @property
+    def retriever(self) -> Retriever:
+        """The chain's retriever; replacing it (the evaluation wraps it) replaces it in the chain."""
+        return self.chain.retriever
+
+    @retriever.setter
+    def retriever(self, retriever: Retriever) -> None:
+        self.chain.retriever = retriever
 
     # ----- answering -----------------------------------------------------------------------
 

@@ -30,7 +30,8 @@ class PolicyRetriever(BaseRetriever):
     """Policy passages for a question, for one audience (and tenant), best first."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-    retriever: Retriever
+    # A bot.answering.retrieval.Retriever, or anything with its retrieve(question, audience, vector).
+    retriever: Any
     audience: Audience = Audience.PUBLIC
     tenant: str | None = None
     k: int | None = Field(None, ge=1, description="passages to return (default: retrieval.top_k)")
