@@ -49,7 +49,9 @@ class TestPolicyRetrieverStandard(RetrieversIntegrationTests):
         return "Can I return an opened tent after 30 days?"
 
 
-class TestMiniLMEmbeddingsUnit(EmbeddingsUnitTests):
+class _MiniLM:
+    """The bundled embeddings, as both standard suites build them."""
+
     @property
     def embeddings_class(self) -> type[MiniLMOnnxEmbeddings]:
         return MiniLMOnnxEmbeddings
@@ -59,14 +61,12 @@ class TestMiniLMEmbeddingsUnit(EmbeddingsUnitTests):
         return {"batch_size": 4}
 
 
-class TestMiniLMEmbeddingsIntegration(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[MiniLMOnnxEmbeddings]:
-        return MiniLMOnnxEmbeddings
+class TestMiniLMEmbeddingsUnit(_MiniLM, EmbeddingsUnitTests):
+    pass
 
-    @property
-    def embedding_model_params(self) -> dict:
-        return {"batch_size": 4}
+
+class TestMiniLMEmbeddingsIntegration(_MiniLM, EmbeddingsIntegrationTests):
+    pass
 
 
 def test_documents_carry_source_title_heading_and_scores():
