@@ -43,6 +43,8 @@ from bot.types import Answer, Inquiry, Turn
 log = structlog.get_logger(__name__)
 DeltaCallback = Callable[[str], Awaitable[None] | None]
 Safely = Callable[[Awaitable[Any], Any, str], Awaitable[Any]]
+# Runs blocking work (embedding, search, the extractive answer) off the event loop.
+RunBlocking = Callable[..., Awaitable[Any]]
 RUN_NAME = "supportbot_answer"
 
 
@@ -77,7 +79,8 @@ def answer_record(settings: Settings, prompts: PromptSet, inquiry: Inquiry, text
 
 class AnswerChain:
     def __init__(self, settings: Settings, *, retriever: Retriever, embeddings: Embeddings,
-                 state: StateStores, answerer: ChatAnswerer | None, observer: Observer, safely: Safely) -> None:
+                 state: StateStores, answerer: ChatAnswerer | None, observer: Observer, safely: Safely,
+                 run_blocking: RunBlocking = asyncio.to_thread) -> None:
         self.settings = settings
         self.retriever = retriever
         self.embeddings = embeddings
@@ -85,6 +88,7 @@ class AnswerChain:
         self.answerer = answerer
         self.observer = observer
         self._safely = safely
+        self._run_blocking = run_blocking
         self.model_signature = answerer.model_signature if answerer else "extractive"
         self.fresh: Runnable = (RunnableLambda(self._retrieve, name="retrieve")
                                 | RunnableLambda(self._compose, name="compose"))
@@ -134,7 +138,7 @@ class AnswerChain:
                                        self.model_signature, tenant=inquiry.tenant)
         answer = await self._safely(self.state.cache.get(key), None, "cache.get") if self._caching else None
         if answer is None and self._caching and self.settings.cache.semantic:
-            question.vector = await asyncio.to_thread(embed_query, self.embeddings, standalone)
+            question.vector = await self._run_blocking(embed_query, self.embeddings, standalone)
             answer = await self._safely(self.state.cache.get_paraphrase(key, question.vector), None,
                                         "cache.paraphrase")
         if answer is None:
@@ -166,7 +170,7 @@ class AnswerChain:
         """PolicyRetriever's run (audience and tenant fixed by the inquiry), keeping the whole
         Retrieval: grounding and the extractive answer need its signals and query vector."""
         retriever = PolicyRetriever(retriever=self.retriever, audience=question.inquiry.audience,
-                                    tenant=question.inquiry.tenant)
+                                    tenant=question.inquiry.tenant, run_blocking=self._run_blocking)
         found: list[Retrieval] = []
         await retriever.ainvoke(question.standalone, config, vector=question.vector, retrieval_sink=found)
         question.retrieval = found[0]
@@ -210,7 +214,7 @@ class AnswerChain:
                 return record("", "declined"), True
         if not text:
             mode = "extractive"
-            text = await asyncio.to_thread(extractive_answer, retrieval.query_vector, passages, self.embeddings)
+            text = await self._run_blocking(extractive_answer, retrieval.query_vector, passages, self.embeddings)
         if not text:
             return record("", "declined"), True
         body, sources = resolve_citations(text, passages.sources)

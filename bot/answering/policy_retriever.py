@@ -13,6 +13,7 @@ heading path, document and chunk ids) and how it matched (fused score, cosine si
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -35,6 +36,9 @@ class PolicyRetriever(BaseRetriever):
     audience: Audience = Audience.PUBLIC
     tenant: str | None = None
     k: int | None = Field(None, ge=1, description="passages to return (default: retrieval.top_k)")
+    # How async calls run the blocking search off the event loop (default: asyncio.to_thread);
+    # the bot passes its own pool so that retrieval work is bounded and ordered.
+    run_blocking: Any = None
 
     @classmethod
     def from_settings(cls, settings: Any, *, audience: Audience = Audience.PUBLIC,
@@ -68,8 +72,9 @@ class PolicyRetriever(BaseRetriever):
                                        k: int | None = None, vector: Any = None,
                                        retrieval_sink: list[Retrieval] | None = None) -> list[Document]:
         # The search is CPU and blocking I/O (embedding, the local index, Weaviate's client).
-        return await asyncio.to_thread(self._get_relevant_documents, query, run_manager=run_manager,  # type: ignore[arg-type]
-                                       k=k, vector=vector, retrieval_sink=retrieval_sink)
+        run = self.run_blocking or asyncio.to_thread
+        return await run(functools.partial(self._get_relevant_documents, query, run_manager=run_manager,  # type: ignore[arg-type]
+                                           k=k, vector=vector, retrieval_sink=retrieval_sink))
 
 
 def to_document(hit: SearchHit, grounded: bool) -> Document:
