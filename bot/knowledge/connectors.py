@@ -29,6 +29,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup
 
+from bot.answering.links import safe_url
 from bot.knowledge.cleaning import clean_html, clean_markdown
 from bot.settings import KnowledgeSource
 
@@ -113,9 +114,9 @@ def _policy_document(source: KnowledgeSource, name: str, number: int, document: 
     text = clean_markdown(document.page_content or "").strip()
     if not text:
         return None
-    url = str(meta.get(source.url_key) or "").strip()
-    if not url.startswith(("http://", "https://")):
-        url = ""  # a file path or an internal id is not a link a customer can open
+    # A file path, an internal id or a URL that could break out of a link is not a link a
+    # customer can open: the page is cited by title alone (and listed as missing a URL).
+    url = safe_url(str(meta.get(source.url_key) or ""))
     title = " ".join(str(meta.get(source.title_key) or "").split())
     missing = tuple(field for field, value in (("url", url), ("title", title)) if not value)
     key = url or str(meta.get("id") or meta.get(source.url_key) or number)
