@@ -62,9 +62,12 @@ SPECS: dict[str, PromptSpec] = {
 # Sample values for `supportbot prompts check`'s preview.
 SAMPLE_VALUES = {
     "question": "Can I return an opened item after 30 days?",
-    "context": "[1] Returns and refunds > The 30-day return window\nUnused items can be returned "
-               "within 30 days of delivery for a full refund.",
-    "history": "Customer: I bought a tent last month.\nAssistant: Thanks! How can I help with it?",
+    # As the chain fills them for the model (bot/answering/prompt_text.py): tagged, escaped data.
+    "context": '<passages>\n<passage number="1" title="Returns and refunds" section="The 30-day return '
+               'window">\nUnused items can be returned within 30 days of delivery for a full refund.'
+               '\n</passage>\n</passages>',
+    "history": '<history>\n<message from="customer">I bought a tent last month.</message>\n'
+               '<message from="assistant">Thanks! How can I help with it?</message>\n</history>',
     "retry_after": "42",
     "languages": "English",
     "language": "German",

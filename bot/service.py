@@ -22,14 +22,11 @@ from typing import Any, TypeVar
 import structlog
 from langchain_core.embeddings import Embeddings
 
-from bot.answering.citations import NumberedPassages, number_passages, resolve_citations
-from bot.answering.extractive import extractive_answer
-from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
+from bot.answering.chain import AnswerChain, Question, answer_record
+from bot.answering.generation import ChatAnswerer
 from bot.answering.language import LanguageGuard, language_name
 from bot.answering.preparation import PreparationPool
-from bot.answering.retrieval import Retrieval, Retriever
-from bot.answering.standalone import deterministic_standalone, history_text
-from bot.knowledge.embeddings import embed_query
+from bot.answering.retrieval import Retriever
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, ReindexError, reindex
 from bot.knowledge.reindex_job import AsyncProgress, ReindexBusy, run_reindex_job
@@ -37,7 +34,6 @@ from bot.knowledge.stores.weaviate.tenancy import settings_for_tenant, tenant_sc
 from bot.ops.observer import Observer
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
-from bot.state.cache import CacheKey, cache_key
 from bot.state.connection import StateUnavailable
 from bot.state.guards import Lock, RateDecision
 from bot.state.stores import StateStores
@@ -57,11 +53,11 @@ class SupportBot:
         embeddings: Embeddings,
         prompts: PromptStore,
         state: StateStores,
-        answerer: ClaudeAnswerer | None = None,
+        answerer: ChatAnswerer | None = None,
         observer: Observer | None = None,
+        callbacks: list | None = None,
     ) -> None:
         self.settings = settings
-        self.retriever = retriever
         self.index = retriever.index
         self.embeddings = embeddings
         self.prompts = prompts
@@ -74,6 +70,20 @@ class SupportBot:
         self.observer = observer or Observer()  # metrics (bot/ops/metrics.py) or nothing
         self.languages = LanguageGuard(settings.retrieval.languages)
         self.preparing = PreparationPool(settings.throughput.max_preparing)  # retrieval, in arrival order
+        # LangChain callback handlers that see every answer's run (retrieval, model) as one trace.
+        self.callbacks: list = list(callbacks or [])
+        self.chain = AnswerChain(settings, retriever=retriever, embeddings=embeddings, state=state,
+                                 answerer=answerer, observer=self.observer, safely=self._safely,
+                                 run_blocking=self.preparing.run)
+
+    @property
+    def retriever(self) -> Retriever:
+        """The chain's retriever; replacing it (the evaluation wraps it) replaces it in the chain."""
+        return self.chain.retriever
+
+    @retriever.setter
+    def retriever(self, retriever: Retriever) -> None:
+        self.chain.retriever = retriever
 
     # ----- answering -----------------------------------------------------------------------
 
@@ -103,58 +113,14 @@ class SupportBot:
             return self._other_language(prompts, inquiry, language)
         conversation = inquiry.conversation
         history = await self._safely(self.memory.load(conversation), [], "memory.load")
-        standalone = await self._standalone(inquiry.text, history, prompts)
-        rewritten = time.perf_counter()
-
-        try:  # in a thread: the local index may load a new generation from disk here
-            generation = await asyncio.to_thread(self.index.generation)
-        except IndexStoreError as exc:
-            return self._unavailable(prompts, inquiry, standalone, exc)
-        key = cache_key(standalone, inquiry.audience, generation, prompts.version,
-                        self.model_signature, tenant=inquiry.tenant)
-        vector = None
-        answer = await self._safely(self.cache.get(key), None, "cache.get") if self._caching else None
-        if answer is None and self._caching and self.settings.cache.semantic:
-            vector = await self.preparing.run(embed_query, self.embeddings, standalone)
-            answer = await self._safely(self.cache.get_paraphrase(key, vector), None, "cache.paraphrase")
-        if answer is None:
-
-            async def fresh() -> Answer:
-                return await self._fresh(inquiry, prompts, standalone, history, key, generation,
-                                         vector, on_delta)
-
-            answer, computed = await self.state.stampede.once(key, fresh) if self._caching else (await fresh(), True)
-        else:
-            computed = False
-        if not computed:  # served from the cache or by an identical question answered just now
-            answer = replace(answer, cached=True, answer_id=_new_id(), timings_ms={})
-
-        answer.timings_ms["rewrite"] = (rewritten - started) * 1000
+        question = Question(inquiry=inquiry, prompts=prompts, history=history, on_delta=on_delta, started=started)
+        answer = await self.chain.run(question, self.callbacks)
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         await self._safely(self.memory.append(conversation, Turn("user", inquiry.text),
                                               Turn("assistant", answer.text)), None, "memory.append")
         await self._safely(self.records.save_answer(conversation, answer, tenant=inquiry.tenant), None,
                            "records.save_answer")
         return answer
-
-    async def _fresh(self, inquiry: Inquiry, prompts: PromptSet, standalone: str, history: list[Turn],
-                     key: CacheKey, generation: int, vector, on_delta: DeltaCallback | None) -> Answer:
-        """Retrieve and compose an answer nobody has cached, and cache it if it may be."""
-        try:
-            retrieval = await self.preparing.run(self.retriever.retrieve, standalone, inquiry.audience, vector)
-        except IndexStoreError as exc:
-            return self._unavailable(prompts, inquiry, standalone, exc)
-        answer, cacheable = await self._compose(inquiry, prompts, standalone, history, retrieval, on_delta)
-        answer.generation = generation
-        answer.timings_ms.update(retrieval.timings_ms)
-        if cacheable and self._caching:
-            await self._safely(self.cache.set(key, answer, retrieval.query_vector), None, "cache.set")
-        return answer
-
-    def _unavailable(self, prompts: PromptSet, inquiry: Inquiry, standalone: str, exc: Exception) -> Answer:
-        """The index is down: apologise and offer a human; nothing of this is cached."""
-        log.error("policy index unavailable; apologising", error=str(exc))
-        return self._answer(prompts, inquiry, self.apology(), mode="unavailable", question=standalone)
 
     async def _rate_decision(self, inquiry: Inquiry) -> RateDecision:
         if inquiry.is_admin:
@@ -205,79 +171,9 @@ class SupportBot:
                     "Please shorten it, or ask one question at a time.")
         return None
 
-    async def _standalone(self, question: str, history: list[Turn], prompts: PromptSet) -> str:
-        fallback = deterministic_standalone(question, history)
-        if not history or not self.answerer or not self.settings.llm.rewrite_followups:
-            return fallback
-        try:
-            rewritten = await self.answerer.rewrite(prompts, question, history_text(history))
-        except Exception as exc:  # any model failure: the deterministic rewrite still works
-            log.warning("follow-up rewrite failed; using the deterministic rewrite", error=str(exc))
-            self.observer.model_fallback("rewrite", exc)
-            return fallback
-        return rewritten if 0 < len(rewritten) <= 4 * self.settings.max_question_chars else fallback
-
-    async def _compose(self, inquiry: Inquiry, prompts: PromptSet, standalone: str,
-                       history: list[Turn], retrieval: Retrieval,
-                       on_delta: DeltaCallback | None) -> tuple[Answer, bool]:
-        """The answer for a fresh question, and whether it may be cached."""
-        if not retrieval.grounded:
-            return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
-        passages = number_passages(retrieval.hits, self.settings.retrieval.max_context_chars)
-        generating = time.perf_counter()
-        text, mode, cacheable, timings = "", "generated", True, {}
-        if self.answerer is not None:
-            try:
-                text = await self._generate(prompts, inquiry.text, passages, history, on_delta, timings)
-            except Exception as exc:  # an API error, a timeout, a broken stream
-                log.warning("model call failed; answering from the policy text", error=repr(exc))
-                self.observer.model_fallback("answer", exc)
-                text, mode, cacheable = "", "extractive", False  # retry the model next time
-            if text.strip().startswith(NO_ANSWER):
-                return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
-        if not text:
-            mode = "extractive"
-            text = await self.preparing.run(extractive_answer, retrieval.query_vector, passages, self.embeddings)
-        if not text:
-            return self._answer(prompts, inquiry, "", mode="declined", question=standalone), True
-        body, sources = resolve_citations(text, passages.sources)
-        if not sources:  # the model answered without markers: still show what it was given
-            sources = list(passages.sources.values())
-        answer = self._answer(prompts, inquiry, body, mode=mode, question=standalone, sources=sources)
-        answer.timings_ms.update(timings if mode == "generated" else {})
-        answer.timings_ms["answer"] = (time.perf_counter() - generating) * 1000
-        return answer, cacheable
-
-    async def _generate(self, prompts: PromptSet, question: str, passages: NumberedPassages,
-                        history: list[Turn], on_delta: DeltaCallback | None, timings: dict[str, float]) -> str:
-        """The model's answer, streamed to on_delta; timings gets its first-token and total times."""
-        assert self.answerer is not None
-        pieces: list[str] = []
-        forwarded = 0
-        started = time.perf_counter()
-        async for piece in self.answerer.stream_answer(prompts, question, passages.text, history_text(history)):
-            if not pieces:
-                timings["model_first_token"] = (time.perf_counter() - started) * 1000
-            pieces.append(piece)
-            text = "".join(pieces)
-            # Hold back text that could still turn out to be the NO_ANSWER signal.
-            if on_delta and not NO_ANSWER.startswith(text.strip()[: len(NO_ANSWER)]):
-                await _call(on_delta, text[forwarded:])
-                forwarded = len(text)
-        timings["model"] = (time.perf_counter() - started) * 1000
-        return "".join(pieces)
-
     def _answer(self, prompts: PromptSet, inquiry: Inquiry, text: str, *, mode: str, question: str,
                 sources: list | None = None) -> Answer:
-        grounded = mode in ("generated", "extractive")
-        if mode == "declined":
-            text = prompts.render("decline.md", question=inquiry.text,
-                                  company_name=self.settings.company_name).strip()
-        return Answer(
-            text=text, sources=sources or [], grounded=grounded, answer_id=_new_id(),
-            prompt_version=prompts.version, standalone_question=question, mode=mode,
-            offer_human=True, audience=inquiry.audience,
-        )
+        return answer_record(self.settings, prompts, inquiry, text, mode=mode, question=question, sources=sources)
 
     # ----- hand-over and feedback ----------------------------------------------------------
 
@@ -413,8 +309,3 @@ class SupportBot:
 def _new_id() -> str:
     return uuid.uuid4().hex
 
-
-async def _call(callback: DeltaCallback, text: str) -> None:
-    result = callback(text)
-    if asyncio.iscoroutine(result):
-        await result

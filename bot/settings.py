@@ -53,16 +53,42 @@ class SettingsError(Exception):
 
 
 class KnowledgeSource(BaseModel):
-    """A folder (or a single JSONL corpus) of policy documents and who may read it."""
+    """A folder (or a single JSONL corpus) of policy documents, or a LangChain document loader
+    (bot/knowledge/connectors.py), and who may read it."""
 
     model_config = {"extra": "forbid"}
-    path: Path
+    path: Path | None = None
+    loader: str | None = Field(
+        None, description="'package.module:ClassName' of a LangChain document loader, instead of a "
+        "path, e.g. 'langchain_community.document_loaders:SitemapLoader' (the connectors extra)")
+    options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for the loader")
+    name: str | None = Field(None, description="the loader's name in document ids and messages "
+                             "(default: the class name); keep it stable, ids are made from it")
+    url_key: str = Field("source", description="the loader's metadata key holding each page's URL")
+    title_key: str = Field("title", description="the loader's metadata key holding each page's title")
     audience: Literal["public", "staff"] = "public"
     base_url: str | None = Field(
         None, description="where these documents are published; a document with no url of its own "
         "links to base_url + its path in the folder without the extension (store-hours.md -> "
         "<base_url>/store-hours)",
     )
+
+    @model_validator(mode="after")
+    def _path_or_loader(self) -> KnowledgeSource:
+        if (self.path is None) == (self.loader is None):
+            raise ValueError("give each [[knowledge]] source either a path (a folder of documents) or a "
+                             "loader ('package.module:ClassName' of a LangChain document loader), not both")
+        if self.loader is not None and (":" not in self.loader or "." not in self.loader.split(":")[0]):
+            raise ValueError(f"loader {self.loader!r} must be 'package.module:ClassName', for example "
+                             "'langchain_community.document_loaders:SitemapLoader'")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How messages name this source: its folder, or its loader."""
+        if self.path is not None:
+            return str(self.path)
+        return f"loader {self.name or self.loader.rsplit(':', 1)[-1]}"  # type: ignore[union-attr]
 
     @field_validator("base_url")
     @classmethod
@@ -168,7 +194,13 @@ class ThroughputSettings(BaseModel):
 
 class LLMSettings(BaseModel):
     model_config = {"extra": "forbid"}
-    model: str = "claude-sonnet-4-5"
+    model: str = Field(
+        "claude-sonnet-4-5",
+        description="a model name, 'provider:model' (any provider of LangChain's init_chat_model, "
+        "e.g. 'bedrock_converse:…', 'openai:gpt-4.1') or 'package.module:ClassName' of a chat model",
+    )
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    description="keyword arguments passed to the chat model class")
     base_url: str | None = None
     max_tokens: int = Field(800, ge=50, le=8192)
     temperature: float = Field(0.2, ge=0.0, le=1.0)
@@ -351,11 +383,15 @@ class Settings(BaseSettings):
         for name in PATH_KEYS:
             setattr(self, name, _absolute(getattr(self, name), Path.cwd()))
         self.knowledge = [source.model_copy(update={"path": _absolute(source.path, Path.cwd())})
-                          for source in self.knowledge]
+                          if source.path is not None else source for source in self.knowledge]
         return self
 
     @property
     def llm_enabled(self) -> bool:
+        """Anthropic models need ANTHROPIC_API_KEY (unset: extractive answers, offline); any other
+        provider brings its own credentials (its environment variables or `llm.options`)."""
+        if not self.llm.model.startswith("anthropic:") and not self.llm.model.startswith("claude"):
+            return True
         return bool(self.anthropic_api_key and self.anthropic_api_key.get_secret_value())
 
     @property

@@ -67,7 +67,7 @@ def test_a_placeholder_alone_on_its_line_keeps_its_own_line(prompts_copy):
     prompt_set = load_prompt_set(prompts_copy)
     rendered = prompt_set.render("answer.md", context="[1] a", history="Customer: hi\nAssistant: hello",
                                  question="q")
-    assert "Earlier in this conversation:\nCustomer: hi\nAssistant: hello\n" in rendered
+    assert "The conversation so far:\n\nCustomer: hi\nAssistant: hello\n" in rendered
     assert "\n" not in prompt_set.texts["decline.md"].strip()  # a wrapped paragraph became one line
 
 

@@ -1,8 +1,11 @@
-"""Claude through LangChain: the answer chain (streamed) and the follow-up rewrite.
+"""The chat model's two jobs: the answer (streamed) and the follow-up rewrite.
 
-The system prompt is the long, stable part of every request, so it is sent as a content block
-with cache_control: repeat calls read it from Anthropic's prompt cache (cheaper and faster) once
-it is above the model's minimum cacheable length.
+Which model is a setting (chat_models.py). With an Anthropic model the system prompt, the long
+and stable part of every request, is sent as a content block with cache_control: repeat calls
+read it from Anthropic's prompt cache (cheaper and faster) once it is above the model's minimum
+cacheable length. Other providers get it as a plain system message.
+
+Everything the asker or a document wrote reaches the model as tagged data (prompt_text.py).
 """
 
 from __future__ import annotations
@@ -11,43 +14,38 @@ from collections.abc import AsyncIterator
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
+from bot.answering.chat_models import build_chat_model
+from bot.answering.prompt_text import NO_ANSWER, question_block  # noqa: F401  (NO_ANSWER re-exported)
 from bot.prompts import PromptSet
 from bot.settings import Settings
 
-NO_ANSWER = "NO_ANSWER"  # the model's way to say the passages do not answer (see system.md)
 
-
-class ClaudeAnswerer:
+class ChatAnswerer:
     def __init__(self, settings: Settings) -> None:
-        # Imported here: the anthropic SDK takes ~2 s to import, and offline runs never need it.
-        from langchain_anthropic import ChatAnthropic
-
         llm = settings.llm
         self.company_name = settings.company_name
         self.model_signature = f"{llm.model}|t={llm.temperature}|max={llm.max_tokens}"
-        self._chat = ChatAnthropic(
-            model=llm.model,
-            api_key=settings.anthropic_api_key,
-            base_url=llm.base_url,
-            max_tokens=llm.max_tokens,
-            temperature=llm.temperature,
-            timeout=llm.timeout_s,
-            max_retries=llm.max_retries,
-        )
-        self._answer_chain = RunnableLambda(self._answer_messages) | self._chat | StrOutputParser()
+        choice = build_chat_model(settings)
+        self._cache_system_prompt = choice.is_anthropic
+        self.chat = choice.model
+        self.answer_chain: Runnable = (RunnableLambda(self._answer_messages, name="answer_prompt")
+                                       | self.chat | StrOutputParser()).with_config(run_name="generate")
         self._rewrite_chain = (
-            RunnableLambda(self._rewrite_messages)
-            | self._chat.bind(max_tokens=200, temperature=0.0)
+            RunnableLambda(self._rewrite_messages, name="rewrite_prompt")
+            | self.chat.bind(max_tokens=200, temperature=0.0)
             | StrOutputParser()
-        )
+        ).with_config(run_name="rewrite")
 
     def _system(self, prompts: PromptSet) -> SystemMessage:
         text = prompts.render("system.md", company_name=self.company_name)
+        if not self._cache_system_prompt:
+            return SystemMessage(content=text)
         return SystemMessage(content=[{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}])
 
     def _answer_messages(self, inputs: dict) -> list:
+        """inputs: prompts, and the tagged blocks question, context, history (prompt_text.py)."""
         prompts: PromptSet = inputs["prompts"]
         user = prompts.render("answer.md", question=inputs["question"], context=inputs["context"],
                               history=inputs["history"], company_name=self.company_name)
@@ -55,18 +53,20 @@ class ClaudeAnswerer:
 
     def _rewrite_messages(self, inputs: dict) -> list:
         prompts: PromptSet = inputs["prompts"]
-        user = prompts.render("rewrite.md", question=inputs["question"], history=inputs["history"],
-                              company_name=self.company_name)
+        user = prompts.render("rewrite.md", question=question_block(inputs["question"]),
+                              history=inputs["history"], company_name=self.company_name)
         return [HumanMessage(content=user)]
 
-    async def stream_answer(self, prompts: PromptSet, question: str, context: str,
-                            history: str) -> AsyncIterator[str]:
-        inputs = {"prompts": prompts, "question": question, "context": context, "history": history}
-        async for piece in self._answer_chain.astream(inputs):
+    async def stream_answer(self, inputs: dict, config: RunnableConfig | None = None) -> AsyncIterator[str]:
+        async for piece in self.answer_chain.astream(inputs, config):
             if piece:
                 yield piece
 
-    async def rewrite(self, prompts: PromptSet, question: str, history: str) -> str:
+    async def rewrite(self, prompts: PromptSet, question: str, history: str,
+                      config: RunnableConfig | None = None) -> str:
         text = await self._rewrite_chain.ainvoke(
-            {"prompts": prompts, "question": question, "history": history})
+            {"prompts": prompts, "question": question, "history": history}, config)
         return text.strip().strip('"').strip()
+
+
+ClaudeAnswerer = ChatAnswerer  # the name of the Anthropic-only answerer it replaced

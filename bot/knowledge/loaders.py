@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -32,6 +32,7 @@ from bs4 import BeautifulSoup
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
+from bot.knowledge.cleaning import clean_html, clean_markdown
 from bot.settings import KnowledgeSource
 
 SUFFIX_FORMATS = {
@@ -104,10 +105,15 @@ def stricter(*audiences: str | None) -> str:
 
 
 def load_sources(sources: list[KnowledgeSource]) -> LoadResult:
-    """Load every document of every source; a broken file is reported, never fatal."""
+    """Load every document of every source; a broken file or loader is reported, never fatal."""
+    from bot.knowledge.connectors import load_with_loader, loader_path
+
     result = LoadResult(documents=[], errors=[])
     seen: dict[str, str] = {}
     for source in sources:
+        if source.loader is not None:  # a LangChain document loader (connectors.py)
+            _add_documents(result, seen, loader_path(source), lambda s=source: load_with_loader(s))
+            continue
         try:
             paths = _files_of(source.path)
         except DocumentLoadError as error:
@@ -115,23 +121,29 @@ def load_sources(sources: list[KnowledgeSource]) -> LoadResult:
             result.failed_paths.add(str(source.path))
             continue
         for path in paths:
-            try:
-                documents = list(load_file(path, source))
-            except DocumentLoadError as error:
-                result.errors.append(error)
-                result.failed_paths.add(path.as_posix())
-                continue
-            for document in documents:
-                if document.id in seen:
-                    result.errors.append(DocumentLoadError(
-                        path, f"document id {document.id!r} is also used by {seen[document.id]}; "
-                        "give one of them another 'id' in its front matter."))
-                    continue
-                seen[document.id] = document.path
-                result.documents.append(document)
-                if document.missing_metadata:
-                    result.warnings.append(MetadataWarning(document.path, document.missing_metadata))
+            _add_documents(result, seen, path.as_posix(), lambda p=path, s=source: load_file(p, s))
     return result
+
+
+def _add_documents(result: LoadResult, seen: dict[str, str], origin: str,
+                   load: Callable[[], Iterable[PolicyDocument]]) -> None:
+    """One file's (or loader's) documents into the result; on failure, `origin` keeps its chunks."""
+    try:
+        documents = list(load())
+    except DocumentLoadError as error:
+        result.errors.append(error)
+        result.failed_paths.add(origin)
+        return
+    for document in documents:
+        if document.id in seen:
+            result.errors.append(DocumentLoadError(
+                origin, f"document id {document.id!r} is also used by {seen[document.id]}; "
+                "give one of them another 'id' in its front matter."))
+            continue
+        seen[document.id] = document.path
+        result.documents.append(document)
+        if document.missing_metadata:
+            result.warnings.append(MetadataWarning(document.path, document.missing_metadata))
 
 
 def _files_of(root: Path) -> list[Path]:
@@ -187,7 +199,7 @@ def _load_markdown(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocume
     except Exception as exc:  # the YAML parser raises several unrelated types
         raise DocumentLoadError(path, f"has front matter that is not valid YAML ({exc}).") from None
     meta = {**_mapping_for(path), **post.metadata}
-    body = post.content.strip()
+    body = clean_markdown(post.content).strip()  # hidden comments and elements never reach the model
     first_heading = next((l.lstrip("#").strip() for l in body.splitlines() if l.startswith("# ")), "")
     yield document_from(path, source, meta, text=body, fmt="markdown", titles=(first_heading,))
 
@@ -224,7 +236,7 @@ def html_to_markdown(soup: BeautifulSoup) -> str:
 
 
 def _load_html(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
-    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+    soup = clean_html(BeautifulSoup(path.read_text(encoding="utf-8"), "lxml"))  # hidden content out
     meta = _mapping_for(path)
     canonical = soup.find("link", rel="canonical")
     audience_tag = soup.find("meta", attrs={"name": "audience"})
@@ -276,7 +288,7 @@ def _load_jsonl(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]
                                               f"'text' ({exc}).") from None
             extras = {k: v for k, v in record.items() if k not in ("id", "title", "url", "text", "audience")}
             meta = {"id": doc_id, **{k: record.get(k) for k in ("title", "url", "audience")}}
-            yield document_from(path, source, meta, text=text.strip(), fmt="jsonl", extra=extras,
+            yield document_from(path, source, meta, text=clean_markdown(text).strip(), fmt="jsonl", extra=extras,
                                 url_path=doc_id, fallback_title=doc_id)
 
 

@@ -81,11 +81,11 @@ class TenantRoutedIndex:
 
 def settings_for_tenant(settings: Settings, tenant: str | None) -> Settings:
     """The settings with `{tenant}` in knowledge folder paths replaced by this team's id."""
-    if not any(TENANT_PLACEHOLDER in str(s.path) for s in settings.knowledge):
+    if not any(s.path is not None and TENANT_PLACEHOLDER in str(s.path) for s in settings.knowledge):
         return settings
     if tenant is None:
         raise IndexStoreError("The knowledge folders contain {tenant}: name the team whose knowledge "
                               "base to index (--tenant T0123ABCD).")
     sources = [s.model_copy(update={"path": Path(str(s.path).replace(TENANT_PLACEHOLDER, tenant))})
-               for s in settings.knowledge]
+               if s.path is not None else s for s in settings.knowledge]
     return settings.model_copy(update={"knowledge": sources})
