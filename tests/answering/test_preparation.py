@@ -57,7 +57,8 @@ async def test_the_bot_retrieves_on_the_preparation_pool_through_the_query_batch
         return retrieve(*args)
 
     bot.retriever.retrieve = recording
-    answers = await asyncio.gather(*(bot.answer(inquiry(f"How do I return an item? ({n})")) for n in range(3)))
+    questions = ("Can I return sale items?", "How long does a refund take?", "Do you ship to Canada?")
+    answers = await asyncio.gather(*(bot.answer(inquiry(question)) for question in questions))
     assert all(a.mode == "extractive" for a in answers)
     assert len(threads) == 3 and all(name.startswith("prepare") for name in threads)
     assert isinstance(bot.embeddings, BatchedQueryEmbeddings)
