@@ -234,7 +234,7 @@ CHAT_HELP = "Ask a question. Commands: /human (hand over), /resolve, /new (new t
 async def _chat(bot: SupportBot, audience: Audience, thread: str) -> None:
     conversation = ConversationKey("cli", "chat", thread)
     out.print(f"[bold]{bot.settings.company_name} support[/] ({audience} audience). {CHAT_HELP}")
-    if earlier := await bot.history(conversation):
+    if earlier := await bot.history(conversation, audience):
         out.print(f"[dim]Continuing thread '{thread}' ({len(earlier)} earlier messages); "
                   "/new starts afresh.[/]")
     escalation = await bot.open_escalation(conversation)

@@ -29,7 +29,8 @@ from tests.adapters import worst_cases  # noqa: E402
 from tests.fakes import discord_rules, slack_rules  # noqa: E402
 
 BIG = 2**63 - 1
-REF = ThreadRef("C" + "0" * 10, "1700000000.000100", worst_cases.ANSWER_ID)
+REF = ThreadRef("C" + "0" * 10, "1700000000.000100", worst_cases.ANSWER_ID, asker=worst_cases.USER_ID,
+                signer=worst_cases.SIGNER)
 
 
 def slack_rows() -> list[tuple[str, str, int, int]]:
@@ -39,7 +40,8 @@ def slack_rows() -> list[tuple[str, str, int, int]]:
     context = [e["text"] for m in built for b in m if b["type"] == "context" for e in b["elements"]]
     buttons = [e for m in built for b in m if b["type"] == "actions" for e in b["elements"]]
     escalation = blocks.escalation_blocks(worst_cases.escalation(ConversationKey("slack", "C1", "1.1")),
-                                          permalink="https://t.slack.com/archives/C1/p1", support_mention="<!subteam^S1>")
+                                          permalink="https://t.slack.com/archives/C1/p1", support_mention="<!subteam^S1>",
+                                          resolve_value="r")
     staff_sections = [b["text"]["text"] for b in escalation if b["type"] == "section"]
     limit = slack_rules.limit
     return [
