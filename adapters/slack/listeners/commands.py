@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks
 from adapters.slack.convert import ask_thread, inquiry_from_command, is_admin
 from adapters.slack.delivery import respond_privately
-from adapters.slack.listeners.authority import for_connect, is_foreign
+from adapters.slack.listeners.authority import for_connect, is_foreign, thread_ref
 from adapters.slack.runtime import Runtime
 from bot.speaking import Delivery
 from bot.knowledge.indexer import ReindexError

@@ -120,7 +120,8 @@ class Harness:
                       drain: bool = True) -> BoltResponse:
         body = form_body({"token": "legacy", "team_id": TEAM_ID, "channel_id": channel, "user_id": user,
                           "user_name": user.lower(), "command": name, "text": text, "api_app_id": "A0APP",
-                          "response_url": self.slack.response_url(name.strip("/")), "trigger_id": "trigger"})
+                          "response_url": self.slack.response_url(name.strip("/")),
+                          "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"})  # unique per use
         response = await self.send(body, "application/x-www-form-urlencoded")
         if drain:
             await self.rt.drain()
