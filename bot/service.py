@@ -169,13 +169,6 @@ class SupportBot:
             "busy.md", retry_after=str(max(1, math.ceil(retry_after_s))),
             company_name=self.settings.company_name).strip()
 
-    async def first_limit_notice(self, inquiry: Inquiry, retry_after_s: float) -> bool:
-        """True once per limited spell of a user: the one time they are told to wait."""
-        key = self.state.redis.key("rate-told", inquiry.conversation.platform, inquiry.user_id)
-        ttl = max(1, math.ceil(retry_after_s))
-        return bool(await self._safely(self.state.redis.run(lambda r: r.set(key, 1, nx=True, ex=ttl)),
-                                       True, "rate_limit.notice"))
-
     def _busy(self, prompts: PromptSet, inquiry: Inquiry, decision: RateDecision) -> Answer:
         log.info("rate limited", user=inquiry.user_id, retry_after_s=round(decision.retry_after_s, 1))
         text = self.busy_text(decision.retry_after_s, prompts)

@@ -17,10 +17,12 @@ not taken again by answer()).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.state.connection import StateUnavailable
 from bot.types import Inquiry
 
 if TYPE_CHECKING:
@@ -50,11 +52,17 @@ class Delivery:
 class SpeakDecision:
     verdict: Verdict
     inquiry: Inquiry
-    notice: str = ""  # what to tell the asker privately; "" = say nothing
+    notice: str = ""  # what to tell the asker privately; "" = nothing to say
+    told_already: bool = False  # limited: they were told during this spell; a message gets no reply
 
     @property
     def speak(self) -> bool:
         return self.verdict is Verdict.SPEAK
+
+    @property
+    def tell(self) -> bool:
+        """Whether a message (not a command, which always needs a reply) gets the notice."""
+        return bool(self.notice) and not self.told_already
 
 
 async def decide(bot: SupportBot, inquiry: Inquiry, delivery: Delivery | None, *, addressed: bool) -> SpeakDecision:
@@ -66,6 +74,18 @@ async def decide(bot: SupportBot, inquiry: Inquiry, delivery: Delivery | None, *
         return SpeakDecision(Verdict.HANDED_OVER, inquiry, HANDED_OVER if addressed else "")
     limit = await bot.rate_decision(inquiry)
     if not limit.allowed:
-        first = await bot.first_limit_notice(inquiry, limit.retry_after_s)
-        return SpeakDecision(Verdict.LIMITED, inquiry, bot.busy_text(limit.retry_after_s) if first else "")
+        first = await _first_limit_notice(bot, inquiry, limit.retry_after_s)
+        return SpeakDecision(Verdict.LIMITED, inquiry, bot.busy_text(limit.retry_after_s), told_already=not first)
     return SpeakDecision(Verdict.SPEAK, replace(inquiry, rate_checked=True))
+
+
+async def _first_limit_notice(bot: SupportBot, inquiry: Inquiry, retry_after_s: float) -> bool:
+    """True once per limited spell of a user: the one time a message of theirs is answered with
+    the notice. Unknown (Redis down) counts as the first: the limiter itself fails open then."""
+    redis = bot.state.redis
+    key = redis.key("rate-told", inquiry.conversation.platform, inquiry.user_id)
+    ttl = max(1, math.ceil(retry_after_s))
+    try:
+        return bool(await redis.run(lambda r: r.set(key, 1, nx=True, ex=ttl)))
+    except StateUnavailable:
+        return True

@@ -68,6 +68,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             decision = await rt.bot.may_speak(inquiry, Delivery("slack-ask", command.get("trigger_id", ""),
                                                                 retry=_retried(request)))
             if not decision.speak:  # the reply to the command is the only message: no placeholder
+                # A command always gets its reply; a copy of one (DUPLICATE, no notice) only the ack.
                 await (ack(response_type="ephemeral", text=decision.notice) if decision.notice else ack())
                 return
             await ack(response_type="ephemeral", text=blocks.PLACEHOLDER)

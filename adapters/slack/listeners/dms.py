@@ -83,7 +83,7 @@ async def answer_dm(rt: Runtime, client: AsyncWebClient, message: Message, bot_u
     inquiry = inquiry_from_message(message, rt.slack, bot_user_id=bot_user_id, event_id=event_id)
     decision = await rt.bot.may_speak(for_connect(inquiry, foreign))  # claimed by app.py's middleware
     if not decision.speak:
-        await tell_privately(client, message, decision.notice)
+        await tell_privately(client, message, decision.notice if decision.tell else "")
         return
     ref = await thread_ref(rt, message.channel, message.thread, message.user)
     await answer_in_dm(rt.bot, client, decision.inquiry, ref, team=team, user=message.user)

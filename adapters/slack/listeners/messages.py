@@ -74,7 +74,7 @@ async def _answer(rt: Runtime, client: AsyncWebClient, message: Message, bot_use
     inquiry = for_connect(inquiry_from_message(message, rt.slack, bot_user_id=bot_user_id), foreign)
     decision = await rt.bot.may_speak(inquiry, addressed=mentioned)
     if not decision.speak:
-        await tell_privately(client, message, decision.notice)
+        await tell_privately(client, message, decision.notice if decision.tell else "")
         return
     thread = await thread_ref(rt, message.channel, message.thread, message.user)
     await answer_with_placeholder(rt.bot, client, decision.inquiry, thread)
