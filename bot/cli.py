@@ -120,11 +120,12 @@ def _print_summary(summary: IndexSummary, console: Console) -> None:
         console.print(skipped)
     if summary.warnings:
         missing = Table(title="Indexed without a link or title (customers see the title alone, or one "
-                              "made from the file name)", title_justify="left")
+                              "made from the file name), or with metadata made safe", title_justify="left")
         missing.add_column("file", overflow="fold")
         missing.add_column("missing")
+        missing.add_column("problem", overflow="fold")
         for warning in summary.warnings:
-            missing.add_row(Text(warning.path), ", ".join(warning.missing))
+            missing.add_row(Text(warning.path), ", ".join(warning.missing), Text("; ".join(warning.problems)))
         console.print(missing)
         console.print("Add url and title to the front matter (Markdown), to sources.toml beside the file "
                       "(PDF, text) or to the page (HTML), or give the folder a base_url in [[knowledge]].",
