@@ -84,7 +84,10 @@ async def test_500_deliveries_spread_over_workers_on_a_warm_redis_get_one_reply(
             await worker.mention("warm the cache and the connections")
         thread, event = _mention(harness)
         body = event_body(event, f"EvWarm{workers}")
-        await asyncio.gather(*(_deliver(everyone[i % workers], body, DELIVERIES // workers) for i in range(workers)))
+        # Slack sends the delivery once, then its retries (marked as such) to whichever worker.
+        await asyncio.gather(_deliver(harness, body, 1),
+                             *(_deliver(everyone[i % workers], body, (DELIVERIES - 1) // workers, retry=True)
+                               for i in range(workers)))
         assert _bot_messages_in(harness, PUBLIC, thread) == 1
     finally:
         for other in others:
