@@ -130,13 +130,13 @@ async def test_staff_may_hand_over_a_customers_thread(start_client, api, roles):
     assert await bot.support.is_escalated(conversation_at(GUILD_ID, int(thread_id)))
 
 
+def _unreadable_index(*args, **kwargs):
+    raise RuntimeError("index files are corrupt")
+
+
 async def test_an_apology_button_from_another_server_is_refused(start_client, api, monkeypatch):
     bot = await start_client()
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("index files are corrupt")
-
-    monkeypatch.setattr(bot.support.retriever, "retrieve", broken)
+    monkeypatch.setattr(bot.support.retriever, "retrieve", _unreadable_index)  # the answer is an apology
     thread_id, apology = await _answered(bot, api)
     [human] = custom_ids(apology)
     press = bot.press(human, apology, channel=thread_payload(int(thread_id), SUPPORT_CHANNEL, "t"), guild_id=None)
