@@ -32,7 +32,7 @@ class ConversationMemory:
         self.state = state
         self.settings = settings
 
-    def _key(self, conversation: ConversationKey, audience: Audience) -> str:
+    def _key(self, conversation: ConversationKey, audience: Audience = Audience.PUBLIC) -> str:
         return self.state.key("memory", str(audience), conversation.platform, conversation.channel,
                               conversation.thread)
 
