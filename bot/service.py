@@ -28,6 +28,7 @@ from bot.answering.generation import NO_ANSWER, ClaudeAnswerer
 from bot.answering.language import LanguageGuard, language_name
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, history_text
+from bot.buttons import ButtonSigner
 from bot.knowledge.embeddings import embed_query
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, ReindexError, reindex
@@ -36,7 +37,6 @@ from bot.knowledge.stores.weaviate.tenancy import settings_for_tenant, tenant_sc
 from bot.ops.observer import Observer
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
-from bot.buttons import ButtonSigner
 from bot.speaking import Delivery, SpeakDecision, decide
 from bot.state.button_secret import button_secret
 from bot.state.cache import CacheKey, cache_key
