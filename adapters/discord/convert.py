@@ -14,6 +14,7 @@ from typing import Any
 
 import discord
 
+from bot.answering.links import scrub
 from bot.settings import DiscordSettings
 from bot.types import Audience, ConversationKey, Inquiry
 
@@ -137,12 +138,12 @@ def link_to(conversation: ConversationKey) -> str:
 
 def question_text(content: str, bot_id: int) -> str:
     """The message without the bot's mention, whitespace tidied."""
-    text = re.sub(rf"<@!?{bot_id}>", " ", content)
+    text = re.sub(rf"<@!?{bot_id}>", " ", scrub(content))  # no NUL or lone surrogate past here
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
 def thread_name(question: str) -> str:
-    first_line = next((line.strip() for line in question.splitlines() if line.strip()), "")
+    first_line = next((line.strip() for line in scrub(question).splitlines() if line.strip()), "")
     first_line = re.sub(r"<[@#][!&]?\d+>", "", first_line).strip() or "Question"
     if len(first_line) <= THREAD_NAME_LIMIT:
         return first_line

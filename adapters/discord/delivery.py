@@ -20,8 +20,16 @@ from bot.service import SupportBot
 from bot.types import Answer, Inquiry
 
 log = structlog.get_logger(__name__)
-# Answers never ping anyone, whatever the model or a document wrote.
+# Answers never ping anyone, whatever the model or a document wrote: mentions are an allow-list,
+# and this one is empty (adapters/discord/text.py also makes them inert in the text itself).
 QUIET = discord.AllowedMentions.none()
+
+
+def staff_ping(support_role_id: int | None) -> discord.AllowedMentions:
+    """A hand-over may ping the configured support role and nobody else: not @everyone, not the
+    customer or anyone they named, not another role."""
+    roles = [discord.Object(support_role_id)] if support_role_id else False
+    return discord.AllowedMentions(everyone=False, users=False, roles=roles, replied_user=False)
 
 
 class Surface(Protocol):
@@ -38,13 +46,14 @@ class ChannelSurface:
         self.first: discord.Message | None = None
 
     async def show(self, content: str, view: discord.ui.View | None = None) -> None:
+        # No embeds: source links are written <url> already; this covers anything else.
         if self.first is None:
-            self.first = await self.channel.send(content, view=view, allowed_mentions=QUIET)
+            self.first = await self.channel.send(content, view=view, allowed_mentions=QUIET, suppress_embeds=True)
         else:
-            await self.first.edit(content=content, view=view, allowed_mentions=QUIET)
+            await self.first.edit(content=content, view=view, allowed_mentions=QUIET, suppress=True)
 
     async def add(self, content: str, view: discord.ui.View | None = None) -> None:
-        await self.channel.send(content, view=view, allowed_mentions=QUIET)
+        await self.channel.send(content, view=view, allowed_mentions=QUIET, suppress_embeds=True)
 
 
 class InteractionSurface:
@@ -61,7 +70,7 @@ class InteractionSurface:
     async def add(self, content: str, view: discord.ui.View | None = None) -> None:
         kwargs = {"view": view} if view is not None else {}
         await self.interaction.followup.send(content, ephemeral=self.ephemeral, allowed_mentions=QUIET,
-                                             **kwargs)
+                                             suppress_embeds=True, **kwargs)
 
 
 class LiveText:

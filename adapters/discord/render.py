@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from adapters import textfit
 from adapters.discord.convert import is_private, link_to
+from adapters.discord.text import answer_text, customer_text, masked_link, no_mentions, user
+from bot.answering.links import neutralise_links
 from bot.knowledge.indexer import IndexSummary
 from bot.types import Answer, Escalation, Source, Turn
 
@@ -52,7 +54,7 @@ def answer_buttons(answer: Answer) -> list[ButtonSpec]:
 
 def render_answer(answer: Answer, limit: int = LIMIT) -> list[str]:
     """The messages to post, in order; every one within `limit` characters."""
-    chunks = split_text(answer.text.strip() or "…", limit)
+    chunks = split_text(answer_text(answer.text, answer.sources).strip() or "…", limit)
     sources = render_sources(answer.sources)
     if sources:
         with_sources = f"{chunks[-1]}\n\n{sources}"
@@ -72,10 +74,10 @@ def render_sources(sources: list[Source], limit: int = LIMIT) -> str:
 
 
 def source_line(source: Source) -> str:
+    """A numbered source: a link (no embed) when its address is a safe http(s) URL (links.py)."""
     title = _link_label(source.title + (f" › {source.heading}" if source.heading else ""))
-    url = (source.url or "").replace(">", "%3E").replace(")", "%29")
-    if re.match(r"https?://\S+$", url) and len(url) <= URL_CHARS:
-        return f"[{source.number}] [{title}](<{url}>)"
+    if len(source.url or "") <= URL_CHARS:
+        return f"[{source.number}] {masked_link(title, source.url)}"
     return f"[{source.number}] {title}"
 
 
@@ -86,7 +88,7 @@ def _more_sources(count: int) -> str:
 def streaming_preview(text: str, limit: int = LIMIT) -> str:
     """What the message shows while the answer is still arriving."""
     cursor = " …"
-    text = textfit.truncate(text, limit - len(cursor), ATOMS, ellipsis="")
+    text = textfit.truncate(answer_text(text), limit - len(cursor), ATOMS, ellipsis="")
     if text.count(FENCE) % 2:
         text = textfit.truncate(text, limit - len(cursor) - 4, ATOMS, ellipsis="") + "\n" + FENCE
     return (text or "…") + cursor
@@ -108,9 +110,9 @@ def escalation_report(escalation: Escalation, support_role_id: int | None, limit
         where = f"asked privately with /ask in <{link_to(conversation)}>"
     else:
         where = f"[open the conversation](<{link_to(conversation)}>)"
-    head = [f"{mention}**Hand-over requested** by <@{escalation.requested_by}> · {where}"]
+    head = [f"{mention}**Hand-over requested** by {user(escalation.requested_by)} · {where}"]
     if escalation.question:
-        head.append(f"**Question:** {_shorten(escalation.question, QUOTE_TURN_CHARS)}")
+        head.append(f"**Question:** {_shorten(customer_text(escalation.question), QUOTE_TURN_CHARS)}")
     tail = f"-# escalation {escalation.escalation_id}"
     turns = [_quote(turn) for turn in escalation.transcript]
     # Drop the oldest turns until the message fits; the newest matter most.
@@ -124,17 +126,17 @@ def escalation_report(escalation: Escalation, support_role_id: int | None, limit
 
 def _quote(turn: Turn) -> str:
     who = "Customer" if turn.role == "user" else "Bot"
-    text = _shorten(" ".join(turn.text.split()), QUOTE_TURN_CHARS)
+    text = _shorten(customer_text(turn.text), QUOTE_TURN_CHARS)  # the bot's words are quoted as inertly
     return f"> **{who}:** {text}"
 
 
 def resolved_report(report: str, resolved_by: str, limit: int = LIMIT) -> str:
-    note = f"\n✅ Resolved by <@{resolved_by}>"
+    note = f"\n✅ Resolved by {user(resolved_by)}"
     return _shorten(report, limit - len(note)) + note
 
 
 def resolved_notice(resolved_by: str) -> str:
-    return (f"<@{resolved_by}> marked this conversation resolved. I'm answering here again: "
+    return (f"{user(resolved_by)} marked this conversation resolved. I'm answering here again: "
             "just write your question.")
 
 
@@ -161,7 +163,7 @@ def summary_text(summary: IndexSummary) -> str:
     ]
     if summary.errors:
         lines.append(f"⚠️ {len(summary.errors)} document(s) could not be read and kept their old text:")
-        lines += [f"- {_shorten(str(error), 200)}" for error in summary.errors[:10]]
+        lines += [f"- {_shorten(customer_text(str(error)), 200)}" for error in summary.errors[:10]]
     return _shorten("\n".join(lines), LIMIT)
 
 
@@ -173,4 +175,4 @@ def _shorten(text: str, limit: int) -> str:
 
 def _link_label(title: str) -> str:
     """Square brackets would end a masked link's label early; long titles are shortened."""
-    return _shorten(title.replace("[", "(").replace("]", ")"), TITLE_CHARS) or "Source"
+    return _shorten(no_mentions(neutralise_links(title)).replace("[", "(").replace("]", ")"), TITLE_CHARS) or "Source"

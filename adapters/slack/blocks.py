@@ -9,10 +9,11 @@ Long answers are split between paragraphs into several sections, long source lis
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
-from adapters.slack.mrkdwn import escape, fit, link, split, to_mrkdwn
+from adapters.slack.mrkdwn import escape, fit, inline, link, notification, split, to_mrkdwn, user
 from adapters.textfit import pack_lines
 from adapters.slack.refs import ThreadRef
 from bot import buttons
@@ -68,8 +69,14 @@ def footer_blocks(answer: Answer, ref: ThreadRef) -> list[Block]:
 
 
 def notification_text(text: str) -> str:
-    """The plain `text` Slack shows in notifications and screen readers next to the blocks."""
-    return clip(text, SECTION_CHARS)
+    """The plain `text` Slack shows in notifications and screen readers next to the blocks:
+    escaped, links reduced to their labels (mrkdwn.py)."""
+    return notification(text, SECTION_CHARS)
+
+
+def escalation_text(escalation: Escalation) -> str:
+    """The hand-over's top-level `text`: the customer's question escaped, on one line."""
+    return f"{user(escalation.requested_by)} asked for a person: {inline(escalation.question, 200)}"
 
 
 def sources_blocks(sources: list[Source]) -> list[Block]:
@@ -119,7 +126,7 @@ def escalation_blocks(escalation: Escalation, *, permalink: str, support_mention
     who = f"{support_mention} " if support_mention else ""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "A customer asked for a person"}},
-        section(f"{who}<@{escalation.requested_by}> pressed *Talk to a human*."),
+        section(f"{who}{user(escalation.requested_by)} pressed *Talk to a human*."),
         section("*Question*\n" + quote(escalation.question or "(not recorded: open the thread)")),
     ]
     if answer is not None:
@@ -136,15 +143,16 @@ def escalation_blocks(escalation: Escalation, *, permalink: str, support_mention
 def resolved_blocks(blocks: list[Block], resolved_by: str) -> list[Block]:
     """The staff message once resolved: the same, without the button, saying who resolved it."""
     kept = [b for b in blocks if b.get("type") != "actions"]
-    return [*kept, {"type": "context", "elements": [mrkdwn(f":white_check_mark: Resolved by <@{resolved_by}>")]}]
+    return [*kept, {"type": "context", "elements": [mrkdwn(f":white_check_mark: Resolved by {user(resolved_by)}")]}]
 
 
 def support_mention(group_or_user: str) -> str:
-    """How to notify the support team: <!subteam^S…> for a user group, <@U…> for one person."""
-    if group_or_user.startswith("S"):
+    """How to notify the support team: <!subteam^S…> for a user group, <@U…> for one person;
+    nothing for a value that is not a Slack id (it would be markup of someone else's making)."""
+    if re.fullmatch(r"S[A-Z0-9]{1,30}", group_or_user):
         return f"<!subteam^{group_or_user}>"
-    if group_or_user.startswith(("U", "W")):
-        return f"<@{group_or_user}>"
+    if re.fullmatch(r"[UW][A-Z0-9]{1,30}", group_or_user):
+        return user(group_or_user)
     return ""
 
 
@@ -170,7 +178,9 @@ def reindex_summary_text(summary: IndexSummary) -> str:
 # ----- small builders --------------------------------------------------------------------------
 
 def mrkdwn(text: str) -> Block:
-    return {"type": "mrkdwn", "text": text}
+    """A mrkdwn text object. `verbatim`: Slack adds no links or mentions of its own (a typed
+    "@channel" or bare address stays text); the markup we wrote ourselves still works."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def section(text: str) -> Block:

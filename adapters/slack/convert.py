@@ -10,13 +10,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.answering.links import scrub
 from bot.settings import SlackSettings
 from bot.types import Audience, ConversationKey, Inquiry
 
 PLATFORM = "slack"
-_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_LABELLED_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>")
-_BARE_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)>")
+# Linear on any input: repeats stop at the next `<` or `>` and are bounded (40,000 characters of
+# unclosed `<https://` once made the old patterns rescan the rest of the text from each `<`).
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]{1,30})(?:\|[^<>]{0,200})?>")
+_MARKUP = re.compile(r"<([^<>]{1,4000})>")
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 # Message subtypes that are still a person writing; edits, joins, bot posts and the like are not.
 _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
 
@@ -64,13 +68,27 @@ def mentions(text: str, user_id: str) -> bool:
 
 
 def plain_text(text: str, bot_user_id: str = "") -> str:
-    """Slack's message markup as the words a person typed: no bot mention, links and &<> unescaped."""
-    text = _USER_MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text)
-    text = _LABELLED_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})"
-                              if m.group(2) != m.group(1).removeprefix("mailto:") else m.group(2), text)
-    text = _BARE_LINK.sub(r"\1", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """Slack's message markup as the words a person typed: no bot mention, other mentions and
+    links as readable text ("@name", "label (url)"), entities decoded once, in one pass, so a
+    typed `&lt;!channel&gt;` stays those characters. What comes out is text: every renderer
+    escapes it again (mrkdwn.escape)."""
+    text = _MARKUP.sub(lambda m: _readable(m.group(1), bot_user_id), scrub(text))
+    text = _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], text)
     return " ".join(text.split())
+
+
+def _readable(markup: str, bot_user_id: str) -> str:
+    """One piece of Slack markup (the text between < and >) as the words it shows."""
+    target, _, label = markup.partition("|")
+    if target.startswith("@"):
+        return "" if target[1:] == bot_user_id else "@" + (label or target[1:])
+    if target.startswith("#"):
+        return "#" + (label or target[1:])
+    if target.startswith("!"):  # !channel, !here, !subteam^S…, !date^…: a label when there is one
+        return label or "@" + target[1:].split("^", 1)[0]
+    if label and label != target.removeprefix("mailto:"):
+        return f"{label} ({target})"
+    return label or target
 
 
 def conversation(channel: str, thread: str) -> ConversationKey:

@@ -16,7 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.lifecycle import finish_before_stop
 from adapters.slack import blocks
+from adapters.slack.mrkdwn import escape
 from adapters.slack.refs import ThreadRef
+from adapters.slack.stream_text import StreamText
 from bot.service import SupportBot
 from bot.types import Inquiry
 
@@ -49,12 +51,12 @@ async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inqui
         with bot.observer.posting("slack"):
             await message.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
     except asyncio.CancelledError:  # the adapter is stopping: no "looking…" left behind
-        await finish_before_stop(message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology()),
+        await finish_before_stop(message.show(blocks.apology_blocks(bot.apology(), ref), escape(bot.apology())),
                                  "replace the placeholder")
         raise
     except Exception as exc:
         log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
-        await message.show(blocks.apology_blocks(bot.apology(), ref), bot.apology())
+        await message.show(blocks.apology_blocks(bot.apology(), ref), escape(bot.apology()))
 
 
 async def answer_in_dm(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry, ref: ThreadRef, *,
@@ -104,7 +106,8 @@ class _Stream:
 
     def __init__(self, stream: AsyncChatStream) -> None:
         self.stream = stream
-        self.text = ""
+        self.text = ""  # the model's text as it arrived (compared with the final answer)
+        self.safe = StreamText()  # what Slack gets: escaped, no links (stream_text.py)
         self.broken = False
 
     @property
@@ -122,16 +125,22 @@ class _Stream:
         if self.broken:
             return
         self.text += piece
+        ready = self.safe.push(piece)
         try:
-            for start in range(0, len(piece), STREAM_PIECE):
-                await self.stream.append(markdown_text=piece[start:start + STREAM_PIECE])
+            for start in range(0, len(ready), STREAM_PIECE):
+                await self.stream.append(markdown_text=ready[start:start + STREAM_PIECE])
         except Exception as exc:
             log.warning("streaming to Slack failed; posting the answer whole", error=repr(exc))
             self.broken = True
 
     async def finish(self, footer: list[dict[str, Any]] | None, markdown_text: str | None = None) -> bool:
+        """Stop the stream: the held-back text, then `markdown_text` (ours, escaped here), then the footer."""
+        rest = self.safe.flush() + escape(markdown_text or "")
         try:
-            await self.stream.stop(blocks=footer, markdown_text=markdown_text)
+            pieces = [rest[start:start + STREAM_PIECE] for start in range(0, len(rest), STREAM_PIECE)] or [""]
+            for piece in pieces[:-1]:
+                await self.stream.append(markdown_text=piece)
+            await self.stream.stop(blocks=footer, markdown_text=pieces[-1] or None)
             return True
         except Exception as exc:
             log.warning("could not finish the Slack stream", error=repr(exc))
@@ -144,7 +153,7 @@ async def _apologise_after(stream: _Stream, bot: SupportBot, client: AsyncWebCli
     apology_blocks = blocks.apology_blocks(apology, ref)
     if stream.live and await stream.finish(apology_blocks[-1:], markdown_text="\n\n" + apology):
         return
-    await _Reply(client, ref, None).show(apology_blocks, apology)
+    await _Reply(client, ref, None).show(apology_blocks, escape(apology))
 
 
 class _Reply:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.answering.links import safe_url
 from bot.knowledge.stores.protocol import SearchHit
 from bot.types import Source
 
@@ -36,7 +37,9 @@ def number_passages(hits: list[SearchHit], max_chars: int) -> NumberedPassages:
             break
         if chunk.document_id not in numbers:
             number = numbers[chunk.document_id] = len(numbers) + 1
-            sources[number] = Source(number=number, title=chunk.title, url=chunk.url,
+            # A document's URL that could break out of a link is dropped here too (it is also
+            # refused when indexed): its source is listed without a link.
+            sources[number] = Source(number=number, title=chunk.title, url=safe_url(chunk.url),
                                      document_id=chunk.document_id, heading=chunk.heading)
         number = numbers[chunk.document_id]
         blocks.append(f"[{number}] {chunk.title} > {chunk.heading}\n{block_text}")

@@ -24,6 +24,11 @@ def long_sources(count: int = 10, title_chars: int = 300, url_chars: int = 400) 
     return sources
 
 
+def returns_page() -> Source:
+    """The page long_answer_text links to: one of the answer's sources, so the link survives."""
+    return Source(11, "Returns page", "https://help.example.test/returns?a=1&b=2", "returns-page")
+
+
 def long_answer_text(chars: int = 6000) -> str:
     """Paragraphs with citations, markdown links, entities to escape and a code block."""
     paragraph = ("Unused items in their original packaging can be returned within 30 days [1]. "

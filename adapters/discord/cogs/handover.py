@@ -17,7 +17,7 @@ import structlog
 from discord.ext import commands
 
 from adapters.discord.convert import DM, author_from, conversation_channel_id, is_admin, is_private
-from adapters.discord.delivery import QUIET
+from adapters.discord.delivery import QUIET, staff_ping
 from adapters.discord.render import (
     already_escalated_notice,
     escalation_report,
@@ -95,13 +95,11 @@ class Handover(commands.Cog):
                       escalation=escalation.escalation_id)
             return
         role_id = self.settings.support_role_id
-        mentions = discord.AllowedMentions(everyone=False, users=False,
-                                           roles=[discord.Object(role_id)] if role_id else False)
         try:
             await self.client.get_partial_messageable(channel_id).send(
                 escalation_report(escalation, role_id),
                 view=resolve_view(escalation.escalation_id, await self.support.button_signer()),
-                allowed_mentions=mentions)
+                allowed_mentions=staff_ping(role_id), suppress_embeds=True)
         except discord.HTTPException as exc:
             log.error("could not post the hand-over to the staff channel", channel=channel_id,
                       escalation=escalation.escalation_id, error=repr(exc))

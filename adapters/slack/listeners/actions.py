@@ -129,7 +129,7 @@ async def _post_to_staff(rt: Runtime, client: AsyncWebClient, ref: ThreadRef, es
     resolve = signer.seal(ButtonClaim(buttons.RESOLVE, "", "", escalation.escalation_id, ""))
     await client.chat_postMessage(
         channel=rt.slack.staff_channel, unfurl_links=False,
-        text=f"<@{escalation.requested_by}> asked for a person: {blocks.clip(escalation.question, 200)}",
+        text=blocks.escalation_text(escalation),
         blocks=blocks.escalation_blocks(escalation, permalink=permalink,
                                         support_mention=blocks.support_mention(rt.slack.support_group),
                                         resolve_value=resolve))

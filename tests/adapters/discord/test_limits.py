@@ -8,6 +8,7 @@ import re
 import pytest
 
 from adapters.discord.convert import ask_conversation, conversation_at, thread_name
+from adapters.discord.text import answer_text
 from adapters.discord.render import ATOMS, LIMIT, escalation_report, render_answer, render_sources, split_text
 from adapters.discord.views import Sealing, answer_view, apology_view
 from tests.adapters import worst_cases
@@ -36,10 +37,13 @@ def test_any_answer_is_split_within_the_limit_without_cutting_links(text):
 
 def test_a_6000_character_answer_keeps_every_word_and_ends_with_its_sources():
     text = worst_cases.long_answer_text()
-    messages = render_answer(worst_cases.answer(text=text))
+    sources = [*worst_cases.long_sources(), worst_cases.returns_page()]
+    messages = render_answer(worst_cases.answer(text=text, sources=sources))
     assert len(messages) >= 4 and all(len(m) <= LIMIT and intact(m) for m in messages)
     body = "\n\n".join(messages).split("**Sources**")[0]
-    assert re.sub(r"\s+", "", body).replace("```", "") == re.sub(r"\s+", "", text).replace("```", "")
+    rendered = answer_text(text, sources)  # the source link, written without an embed: <url>
+    assert "(<https://help.example.test/returns?a=1&b=2>)" in rendered
+    assert re.sub(r"\s+", "", body).replace("```", "") == re.sub(r"\s+", "", rendered).replace("```", "")
     assert messages[-1].startswith("**Sources**")
 
 

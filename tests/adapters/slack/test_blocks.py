@@ -32,7 +32,8 @@ def actions(built):
 # ----- mrkdwn ----------------------------------------------------------------------------------
 
 def test_emphasis_headings_lists_and_links_convert():
-    converted = to_mrkdwn("# Returns\n**Bold** and *italic* and ~~old~~\n- one\n* two\n[the page](https://x.test/p)")
+    converted = to_mrkdwn("# Returns\n**Bold** and *italic* and ~~old~~\n- one\n* two\n[the page](https://x.test/p)",
+                          [Source(1, "Page", "https://x.test/p", "p")])
     assert converted == "*Returns*\n*Bold* and _italic_ and ~old~\n• one\n• two\n<https://x.test/p|the page>"
 
 
@@ -52,7 +53,7 @@ def test_snake_case_and_lone_stars_are_not_emphasis():
 
 
 def test_link_labels_cannot_break_out_of_the_link():
-    assert to_mrkdwn("[a|b>c](https://x.test)") == "<https://x.test|a¦b&gt;c>"
+    assert to_mrkdwn("[a|b>c](https://x.test)", [Source(1, "X", "https://x.test", "x")]) == "<https://x.test|a¦b&gt;c>"
 
 
 # ----- answers ---------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def test_reindex_texts():
 
 def test_plain_text_removes_the_bot_mention_and_unescapes():
     text = "<@U0BOT> is 5 &lt; 6 &amp; <https://x.test/a|this page> or <https://y.test> <@U2>?"
-    assert plain_text(text, "U0BOT") == "is 5 < 6 & this page (https://x.test/a) or https://y.test <@U2>?"
+    assert plain_text(text, "U0BOT") == "is 5 < 6 & this page (https://x.test/a) or https://y.test @U2?"
 
 
 def test_audience_and_admin_come_from_settings_by_id():

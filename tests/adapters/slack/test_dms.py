@@ -7,6 +7,8 @@ prompts when an assistant thread starts, questions in that thread streamed.
 
 from __future__ import annotations
 
+from adapters.slack.mrkdwn import escape
+
 import pytest
 
 from adapters.slack import blocks
@@ -102,7 +104,7 @@ async def test_a_service_failure_in_a_dm_gives_the_apology(harness, monkeypatch)
     monkeypatch.setattr(harness.bot, "answer", broken)
     ts = await harness.message(QUESTION, channel=DM, channel_type="im")
     [reply] = harness.slack.messages(DM, ts)
-    assert reply["text"] == harness.bot.apology() and _actions(reply["blocks"]) == [blocks.TALK_TO_HUMAN]
+    assert reply["text"] == escape(harness.bot.apology()) and _actions(reply["blocks"]) == [blocks.TALK_TO_HUMAN]
 
 
 async def test_a_handed_over_dm_thread_stays_quiet(harness):

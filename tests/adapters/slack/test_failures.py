@@ -5,6 +5,8 @@ Claude is the real anthropic client (through the service's answerer) against the
 
 from __future__ import annotations
 
+from adapters.slack.mrkdwn import escape
+
 from adapters.slack import blocks
 from tests.adapters.slack.harness import PUBLIC
 from tests.fakes.anthropic_server import HttpError
@@ -30,7 +32,7 @@ async def test_a_service_failure_gives_an_apology_with_the_button_never_silence(
     monkeypatch.setattr(harness.bot, "answer", broken)
     thread = await harness.mention("How long does shipping take?")
     [reply] = harness.slack.messages(PUBLIC, thread)
-    assert reply["text"] == harness.bot.apology()
+    assert reply["text"] == escape(harness.bot.apology())
     assert _actions(reply["blocks"]) == [blocks.TALK_TO_HUMAN]
     # The apology's button still hands the thread over.
     human = reply["blocks"][-1]["elements"][0]["value"]

@@ -49,7 +49,8 @@ def test_split_and_fit_never_exceed_the_limit_or_cut_markup(text):
 
 
 def test_a_6000_character_answer_is_split_between_paragraphs():
-    built = blocks.answer_blocks(worst_cases.answer(), REF)
+    built = blocks.answer_blocks(worst_cases.answer(sources=[*worst_cases.long_sources(), worst_cases.returns_page()]),
+                                 REF)
     sections = [b["text"]["text"] for b in built if b["type"] == "section"]
     assert len(sections) >= 3 and block_errors(built) == []
     assert all(s.startswith(("*Part", "```")) for s in sections)
