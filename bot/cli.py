@@ -120,11 +120,12 @@ def _print_summary(summary: IndexSummary, console: Console) -> None:
         console.print(skipped)
     if summary.warnings:
         missing = Table(title="Indexed without a link or title (customers see the title alone, or one "
-                              "made from the file name)", title_justify="left")
+                              "made from the file name), or with metadata made safe", title_justify="left")
         missing.add_column("file", overflow="fold")
         missing.add_column("missing")
+        missing.add_column("problem", overflow="fold")
         for warning in summary.warnings:
-            missing.add_row(Text(warning.path), ", ".join(warning.missing))
+            missing.add_row(Text(warning.path), ", ".join(warning.missing), Text("; ".join(warning.problems)))
         console.print(missing)
         console.print("Add url and title to the front matter (Markdown), to sources.toml beside the file "
                       "(PDF, text) or to the page (HTML), or give the folder a base_url in [[knowledge]].",
@@ -234,7 +235,7 @@ CHAT_HELP = "Ask a question. Commands: /human (hand over), /resolve, /new (new t
 async def _chat(bot: SupportBot, audience: Audience, thread: str) -> None:
     conversation = ConversationKey("cli", "chat", thread)
     out.print(f"[bold]{bot.settings.company_name} support[/] ({audience} audience). {CHAT_HELP}")
-    if earlier := await bot.history(conversation):
+    if earlier := await bot.history(conversation, audience):
         out.print(f"[dim]Continuing thread '{thread}' ({len(earlier)} earlier messages); "
                   "/new starts afresh.[/]")
     escalation = await bot.open_escalation(conversation)

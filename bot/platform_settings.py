@@ -75,6 +75,9 @@ class SlackSettings(BaseModel):
     escalation_channel: str = Field("", description="where hand-overs are posted; default: first staff channel")
     support_group: str = Field("", description="S… user group (or U… user) mentioned on hand-over")
     admin_users: list[str] = Field(default_factory=list, description="U… ids allowed to /reindex")
+    staff_users: list[str] = Field(
+        default_factory=list, description="U… ids who may press any answer's buttons and Mark resolved "
+        "anywhere (anyone of this workspace pressing inside a staff channel counts as staff too)")
     experience: Literal["agent", "assistant"] = Field(
         "agent", description="how the app lives in DMs: \"agent\" for apps whose manifest has "
         "features.agent_view (every new app), \"assistant\" for existing apps still on assistant_view",

@@ -27,6 +27,7 @@ from bot.answering.generation import ChatAnswerer
 from bot.answering.language import LanguageGuard, language_name
 from bot.answering.preparation import PreparationPool
 from bot.answering.retrieval import Retriever
+from bot.buttons import ButtonSigner
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, ReindexError, reindex
 from bot.knowledge.reindex_job import AsyncProgress, ReindexBusy, run_reindex_job
@@ -34,10 +35,12 @@ from bot.knowledge.stores.weaviate.tenancy import settings_for_tenant, tenant_sc
 from bot.ops.observer import Observer
 from bot.prompts import PromptSet, PromptStore
 from bot.settings import Settings
+from bot.speaking import Delivery, SpeakDecision, decide
+from bot.state.button_secret import button_secret
 from bot.state.connection import StateUnavailable
 from bot.state.guards import Lock, RateDecision
 from bot.state.stores import StateStores
-from bot.types import Answer, ConversationKey, Escalation, Feedback, Inquiry, Turn
+from bot.types import Answer, Audience, ConversationKey, Escalation, Feedback, Inquiry, Turn
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -69,6 +72,7 @@ class SupportBot:
         self.model_signature = answerer.model_signature if answerer else "extractive"
         self.observer = observer or Observer()  # metrics (bot/ops/metrics.py) or nothing
         self.languages = LanguageGuard(settings.retrieval.languages)
+        self._signer: ButtonSigner | None = None
         self.preparing = PreparationPool(settings.throughput.max_preparing)  # retrieval, in arrival order
         # LangChain callback handlers that see every answer's run (retrieval, model) as one trace.
         self.callbacks: list = list(callbacks or [])
@@ -107,31 +111,35 @@ class SupportBot:
         prompts = self.prompts.current()
         if problem := self._problem_with(inquiry):
             return self._answer(prompts, inquiry, problem, mode="rejected", question=inquiry.text)
-        if not (decision := await self._rate_decision(inquiry)).allowed:
+        if not inquiry.rate_checked and not (decision := await self.rate_decision(inquiry)).allowed:
             return self._busy(prompts, inquiry, decision)
         if language := await asyncio.to_thread(self.languages.unserved_language, inquiry.text):
             return self._other_language(prompts, inquiry, language)
         conversation = inquiry.conversation
-        history = await self._safely(self.memory.load(conversation), [], "memory.load")
+        history = await self._safely(self.memory.load(conversation, inquiry.audience), [], "memory.load")
         question = Question(inquiry=inquiry, prompts=prompts, history=history, on_delta=on_delta, started=started)
         answer = await self.chain.run(question, self.callbacks)
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
-        await self._safely(self.memory.append(conversation, Turn("user", inquiry.text),
-                                              Turn("assistant", answer.text)), None, "memory.append")
+        await self._safely(self.memory.append(conversation, Turn("user", inquiry.text), Turn("assistant", answer.text),
+                                              audience=inquiry.audience), None, "memory.append")
         await self._safely(self.records.save_answer(conversation, answer, tenant=inquiry.tenant), None,
                            "records.save_answer")
         return answer
 
-    async def _rate_decision(self, inquiry: Inquiry) -> RateDecision:
+    async def rate_decision(self, inquiry: Inquiry) -> RateDecision:
         if inquiry.is_admin:
             return RateDecision(True)
         return await self._safely(self.state.limiter.take(inquiry.conversation.platform, inquiry.user_id),
                                   RateDecision(True), "rate_limit")
 
+    def busy_text(self, retry_after_s: float, prompts: PromptSet | None = None) -> str:
+        return (prompts or self.prompts.current()).render(
+            "busy.md", retry_after=str(max(1, math.ceil(retry_after_s))),
+            company_name=self.settings.company_name).strip()
+
     def _busy(self, prompts: PromptSet, inquiry: Inquiry, decision: RateDecision) -> Answer:
         log.info("rate limited", user=inquiry.user_id, retry_after_s=round(decision.retry_after_s, 1))
-        text = prompts.render("busy.md", retry_after=str(max(1, math.ceil(decision.retry_after_s))),
-                              company_name=self.settings.company_name).strip()
+        text = self.busy_text(decision.retry_after_s, prompts)
         answer = self._answer(prompts, inquiry, text, mode="limited", question=inquiry.text)
         answer.offer_human = False
         return answer
@@ -148,11 +156,18 @@ class SupportBot:
         """What adapters say when something failed before an answer could be made."""
         return self.prompts.current().render("apology.md", company_name=self.settings.company_name).strip()
 
-    async def first_delivery(self, platform: str, event_id: str) -> bool:
-        """False for a platform's retried delivery of an event already being handled."""
+    async def may_speak(self, inquiry: Inquiry, delivery: Delivery | None = None, *,
+                        addressed: bool = True) -> SpeakDecision:
+        """Whether to answer this question at all (bot/speaking.py); `addressed`: the asker spoke
+        to the bot directly (a mention, a DM, a command), so a refusal is worth telling them."""
+        return await decide(self, inquiry, delivery, addressed=addressed)
+
+    async def first_delivery(self, platform: str, event_id: str, *, retry: bool = False) -> bool:
+        """False for a platform's repeated delivery of an event already being handled; fails
+        closed when Redis cannot say (bot/state/dedupe.py)."""
         if not event_id:
             return True
-        first = await self._safely(self.state.events.claim(platform, event_id), True, "events.claim")
+        first = await self.state.events.claim(platform, event_id, retry=retry)
         if not first:
             self.observer.duplicate_delivery(platform)
         return first
@@ -182,9 +197,10 @@ class SupportBot:
         """Hand the thread to a person; the bot stays quiet there until resolve()."""
         if open_one := await self.records.open_escalation(conversation):
             return open_one
-        transcript = await self._safely(self.memory.load(conversation), [], "memory.load")
         found = await self.records.find_answer(answer_id) if answer_id else None
         last_answer = found[1] if found else None
+        audience = last_answer.audience if last_answer else Audience.PUBLIC
+        transcript = await self._safely(self.memory.load(conversation, audience), [], "memory.load")
         question = next((t.text for t in reversed(transcript) if t.role == "user"), "")
         prompts = self.prompts.current()
         escalation = Escalation(
@@ -206,8 +222,15 @@ class SupportBot:
     async def is_escalated(self, conversation: ConversationKey) -> bool:
         return await self.open_escalation(conversation) is not None
 
-    async def history(self, conversation: ConversationKey) -> list[Turn]:
-        return await self._safely(self.memory.load(conversation), [], "memory.load")
+    async def history(self, conversation: ConversationKey, audience: Audience = Audience.PUBLIC) -> list[Turn]:
+        return await self._safely(self.memory.load(conversation, audience), [], "memory.load")
+
+    async def button_signer(self) -> ButtonSigner:
+        """Seals and checks button values (bot/buttons.py); the secret is loaded on first use."""
+        if self._signer is None:
+            secret = await button_secret(self.settings, self.state.redis)
+            self._signer = ButtonSigner(secret, self.settings.buttons.ttl_s)
+        return self._signer
 
     async def forget(self, conversation: ConversationKey) -> None:
         await self._safely(self.memory.clear(conversation), None, "memory.clear")

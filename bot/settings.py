@@ -250,6 +250,9 @@ class RedisSettings(BaseModel):
         1000, ge=10, le=100_000, description="per worker; redis-py's default of 100 is too few under load"
     )
     event_ttl_s: int = Field(3600, ge=60, description="how long a platform event id is remembered")
+    claim_budget_s: float = Field(
+        0.3, gt=0, le=10, description="how long claiming an event id in Redis may take; past it the "
+        "claim is kept in this worker's memory instead (a retried delivery is then not answered)")
     answer_ttl_s: int = Field(
         30 * 24 * 3600, ge=3600, description="how long answers stay findable for buttons"
     )
@@ -267,6 +270,24 @@ class RateLimitSettings(BaseModel):
     enabled: bool = True
     burst: int = Field(5, ge=1, le=1000, description="questions a user may ask back to back")
     per_minute: float = Field(6.0, gt=0, le=6000, description="sustained questions per minute")
+
+
+class ButtonSettings(BaseModel):
+    """Signed buttons (bot/buttons.py): every button value is sealed with this secret."""
+
+    model_config = {"extra": "forbid"}
+    secret: SecretStr | None = Field(
+        None, description="HMAC key for button values, 16+ characters; unset = made on first start and "
+        "kept in Redis (<key_prefix>button-secret), or in <data_dir>/button-secret without Redis")
+    ttl_s: int = Field(30 * 24 * 3600, ge=3600, description="how long a posted button keeps working")
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and 0 < len(secret.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (for example: python -c \"import secrets; "
+                             "print(secrets.token_urlsafe(32))\")")
+        return secret
 
 
 class WeaviateSettings(BaseModel):
@@ -354,6 +375,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     throughput: ThroughputSettings = Field(default_factory=ThroughputSettings)
+    buttons: ButtonSettings = Field(default_factory=ButtonSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     weaviate: WeaviateSettings = Field(default_factory=WeaviateSettings)
     # The conventional variable names; they fill weaviate.url / weaviate.api_key when those are unset.
@@ -483,7 +505,7 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown setting (a typo?)"
-        hide = error["type"] == "missing" or "key" in name or "token" in name  # never echo a secret back
+        hide = error["type"] == "missing" or any(word in name for word in ("key", "token", "secret"))  # never echo a secret back
         got = "" if hide else f" (got {error.get('input')!r})"
         lines.append(f"  - {name}: {message}{got}  [env: {env_name}]")
     return "\n".join(lines)

@@ -44,6 +44,7 @@ class Inquiry:
     event_id: str = ""
     is_admin: bool = False  # decided by the adapter from its settings; admins are not rate limited
     tenant: str | None = None  # Slack team / Discord guild id: whose knowledge base (multi-tenancy)
+    rate_checked: bool = False  # SupportBot.may_speak took this question's rate-limit token already
 
 
 @dataclass(frozen=True)

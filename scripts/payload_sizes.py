@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.discord.convert import ask_conversation, conversation_at, thread_name  # noqa: E402
 from adapters.discord.render import escalation_report, render_answer, render_sources  # noqa: E402
-from adapters.discord.views import answer_view, apology_view  # noqa: E402
+from adapters.discord.views import Sealing, answer_view, apology_view  # noqa: E402
 from adapters.slack import blocks  # noqa: E402
 from adapters.slack.delivery import STREAM_BUFFER, STREAM_PIECE  # noqa: E402
 from adapters.slack.refs import ThreadRef  # noqa: E402
@@ -29,7 +29,8 @@ from tests.adapters import worst_cases  # noqa: E402
 from tests.fakes import discord_rules, slack_rules  # noqa: E402
 
 BIG = 2**63 - 1
-REF = ThreadRef("C" + "0" * 10, "1700000000.000100", worst_cases.ANSWER_ID)
+REF = ThreadRef("C" + "0" * 10, "1700000000.000100", worst_cases.ANSWER_ID, asker=worst_cases.USER_ID,
+                signer=worst_cases.SIGNER)
 
 
 def slack_rows() -> list[tuple[str, str, int, int]]:
@@ -39,7 +40,8 @@ def slack_rows() -> list[tuple[str, str, int, int]]:
     context = [e["text"] for m in built for b in m if b["type"] == "context" for e in b["elements"]]
     buttons = [e for m in built for b in m if b["type"] == "actions" for e in b["elements"]]
     escalation = blocks.escalation_blocks(worst_cases.escalation(ConversationKey("slack", "C1", "1.1")),
-                                          permalink="https://t.slack.com/archives/C1/p1", support_mention="<!subteam^S1>")
+                                          permalink="https://t.slack.com/archives/C1/p1", support_mention="<!subteam^S1>",
+                                          resolve_value="r")
     staff_sections = [b["text"]["text"] for b in escalation if b["type"] == "section"]
     limit = slack_rules.limit
     return [
@@ -69,8 +71,9 @@ def slack_rows() -> list[tuple[str, str, int, int]]:
 def discord_rows() -> list[tuple[str, str, int, int]]:
     answers = [worst_cases.answer()] + [worst_cases.answer(text=t) for t in worst_cases.ADVERSARIAL]
     chunks = [c for a in answers for c in render_answer(a)]
-    views = [answer_view(worst_cases.answer()), answer_view(worst_cases.answer(mode="declined")),
-             apology_view(ask_conversation(BIG, BIG, BIG)), apology_view(conversation_at(BIG, BIG))]
+    sealing = Sealing(worst_cases.SIGNER, str(BIG))
+    views = [answer_view(worst_cases.answer(), sealing), answer_view(worst_cases.answer(mode="declined"), sealing),
+             apology_view(ask_conversation(BIG, BIG, BIG), sealing), apology_view(conversation_at(BIG, BIG), sealing)]
     components = [v.to_components() for v in views]
     ids = [c["custom_id"] for rows in components for row in rows for c in row["components"]]
     labels = [c["label"] for rows in components for row in rows for c in row["components"]]

@@ -15,7 +15,7 @@ import structlog
 
 from adapters.discord.render import render_answer, streaming_preview
 from adapters.lifecycle import finish_before_stop
-from adapters.discord.views import answer_view, apology_view
+from adapters.discord.views import Sealing, answer_view, apology_view
 from bot.service import SupportBot
 from bot.types import Answer, Inquiry
 
@@ -128,7 +128,7 @@ async def deliver(support: SupportBot, inquiry: Inquiry, surface: Surface, *,
         answer = await support.answer(inquiry, on_delta=live.push)
         await live.stop()
         with support.observer.posting("discord"):
-            await show_answer(surface, answer)
+            await show_answer(surface, answer, await sealing_for(support, inquiry))
         return answer
     except asyncio.CancelledError:  # the adapter is stopping: the apology, not half an answer
         await finish_before_stop(_stop_then_apologise(live, support, surface, inquiry), "post the apology")
@@ -146,9 +146,14 @@ async def _stop_then_apologise(live: LiveText, support: SupportBot, surface: Sur
     await show_apology(support, surface, inquiry)
 
 
-async def show_answer(surface: Surface, answer: Answer) -> None:
+async def sealing_for(support: SupportBot, inquiry: Inquiry) -> Sealing:
+    """Buttons sealed by the bot for the person who asked (bot/buttons.py)."""
+    return Sealing(await support.button_signer(), inquiry.user_id)
+
+
+async def show_answer(surface: Surface, answer: Answer, sealing: Sealing) -> None:
     chunks = render_answer(answer)
-    view = answer_view(answer)
+    view = answer_view(answer, sealing)
     last = len(chunks) - 1
     await surface.show(chunks[0], view if last == 0 else None)
     for number, chunk in enumerate(chunks[1:], start=1):
@@ -157,6 +162,6 @@ async def show_answer(surface: Surface, answer: Answer) -> None:
 
 async def show_apology(support: SupportBot, surface: Surface, inquiry: Inquiry) -> None:
     try:
-        await surface.show(support.apology(), apology_view(inquiry.conversation))
+        await surface.show(support.apology(), apology_view(inquiry.conversation, await sealing_for(support, inquiry)))
     except Exception as exc:  # Discord itself failing: nothing more we can post
         log.error("could not post the apology", conversation=str(inquiry.conversation), error=repr(exc))

@@ -1,9 +1,17 @@
-"""Persistent buttons: everything a press needs is in its custom_id, so buttons keep working after
-a restart or on another worker (the client registers these classes with add_dynamic_items).
+"""Persistent, sealed buttons: everything a press needs is in its custom_id, so buttons keep working
+after a restart or on another worker (the client registers SealedButton with add_dynamic_items),
+and the custom_id is sealed by the bot (bot/buttons.py), so a press is acted on only if the bot
+wrote it, for that answer and that asker, and it has not expired.
 
-- `sb:<human|yes|no>:<answer id>`: on an answer; the service finds the conversation by answer id.
-- `sb:human@<guild>/<channel>:<thread>`: on an apology, where there is no answer to refer to.
-- `sb:resolve:<escalation id>`: "Mark resolved" in the staff channel.
+custom_id = `sb:<kind>:<sealed value>` (at most 100 characters, Discord's limit), kind one of
+human, yes, no, resolve (only a label for people reading payloads: the sealed value says the
+action). What the sealed value names:
+
+- on an answer: the answer id and the asker; the conversation is the bot's own record of that
+  answer (found by id), so it needs no room in the custom_id;
+- on an apology, where there is no answer: the conversation (its thread written as "=" when it is
+  the channel itself, "ask" for the asker's private /ask conversation) and the asker;
+- "Mark resolved" in the staff channel: the escalation id.
 
 The presses are handled by the Handover cog (cogs/handover.py).
 """
@@ -11,11 +19,15 @@ The presses are handled by the Handover cog (cogs/handover.py).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from adapters.discord.convert import ASK_PREFIX
 from adapters.discord.render import ButtonSpec, answer_buttons
+from bot import buttons
+from bot.buttons import ButtonClaim, ButtonSigner
 from bot.logs import bind_delivery
 from bot.types import Answer, ConversationKey
 
@@ -23,6 +35,45 @@ if TYPE_CHECKING:
     from adapters.discord.cogs.handover import Handover
 
 PLATFORM = "discord"
+CUSTOM_ID_LIMIT = 100
+KINDS = {buttons.HUMAN: "human", buttons.HELPFUL: "yes", buttons.NOT_HELPFUL: "no", buttons.RESOLVE: "resolve"}
+ACTION_OF_SPEC = {"human": buttons.HUMAN, "yes": buttons.HELPFUL, "no": buttons.NOT_HELPFUL}
+SAME_AS_CHANNEL = "="
+ASK = "ask"
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """What seals one asker's buttons: the bot's signer and whom the answer is for."""
+
+    signer: ButtonSigner
+    asker: str
+
+    def custom_id(self, claim: ButtonClaim) -> str:
+        custom_id = f"sb:{KINDS[claim.action]}:{self.signer.seal(claim)}"
+        if len(custom_id) > CUSTOM_ID_LIMIT:  # ids are snowflakes: this would be a bug, not input
+            raise ValueError(f"custom_id of {len(custom_id)} characters: {custom_id!r}")
+        return custom_id
+
+
+def conversation_fields(conversation: ConversationKey, asker: str) -> tuple[str, str]:
+    """(channel, thread) as sealed on an apology button, the thread shortened where it can be."""
+    thread = conversation.thread
+    if thread == conversation.channel.rsplit("/", 1)[-1]:
+        thread = SAME_AS_CHANNEL
+    elif thread == f"{ASK_PREFIX}{asker}":
+        thread = ASK
+    return conversation.channel, thread
+
+
+def conversation_of(claim: ButtonClaim) -> ConversationKey:
+    """The conversation an apology button's claim names (the inverse of conversation_fields)."""
+    thread = claim.thread
+    if thread == SAME_AS_CHANNEL:
+        thread = claim.channel.rsplit("/", 1)[-1]
+    elif thread == ASK:
+        thread = f"{ASK_PREFIX}{claim.asker}"
+    return ConversationKey(PLATFORM, claim.channel, thread)
 
 
 def _handover(interaction: discord.Interaction) -> Handover:
@@ -30,83 +81,51 @@ def _handover(interaction: discord.Interaction) -> Handover:
     return interaction.client.get_cog("Handover")  # type: ignore[attr-defined,return-value]
 
 
-class AnswerButton(discord.ui.DynamicItem[discord.ui.Button],
-                   template=r"sb:(?P<action>human|yes|no):(?P<answer_id>[0-9a-f]{32})"):
-    def __init__(self, action: str, answer_id: str, *, label: str = "",
+class SealedButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:(?P<kind>[a-z]+):(?P<value>.*)"):
+    """Every button the bot posts. Old or forged custom_ids starting with "sb:" match too, so that
+    their presses get a polite refusal instead of Discord's "This interaction failed"."""
+
+    def __init__(self, custom_id: str, *, label: str = "",
                  style: discord.ButtonStyle = discord.ButtonStyle.secondary) -> None:
-        super().__init__(discord.ui.Button(label=label or action, style=style,
-                                           custom_id=f"sb:{action}:{answer_id}"))
-        self.action = action
-        self.answer_id = answer_id
+        super().__init__(discord.ui.Button(label=label or "…", style=style, custom_id=custom_id))
+        self.value = custom_id.split(":", 2)[2] if custom_id.count(":") >= 2 else ""
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str], /) -> AnswerButton:
-        return cls(match["action"], match["answer_id"], label=item.label or "", style=item.style)
+                             match: re.Match[str], /) -> SealedButton:
+        return cls(item.custom_id or "", label=item.label or "", style=item.style)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         async with interaction.client.inflight.working():  # type: ignore[attr-defined]
-            if self.action == "human":
-                await _handover(interaction).talk_to_human(interaction, answer_id=self.answer_id)
-            else:
-                await _handover(interaction).rate(interaction, self.answer_id, helpful=self.action == "yes")
+            await _handover(interaction).pressed(interaction, self.value)
 
 
-class HumanHereButton(discord.ui.DynamicItem[discord.ui.Button],
-                      template=r"sb:human@(?P<channel>(?:\d+|@me)/\d+):(?P<thread>[\w-]+)"):
-    def __init__(self, conversation: ConversationKey) -> None:
-        super().__init__(discord.ui.Button(
-            label="Talk to a human", style=discord.ButtonStyle.primary,
-            custom_id=f"sb:human@{conversation.channel}:{conversation.thread}"))
-        self.conversation = conversation
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str], /) -> HumanHereButton:
-        return cls(ConversationKey(PLATFORM, match["channel"], match["thread"]))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        async with interaction.client.inflight.working():  # type: ignore[attr-defined]
-            await _handover(interaction).talk_to_human(interaction, conversation=self.conversation)
+DYNAMIC_ITEMS = (SealedButton,)
 
 
-class ResolveButton(discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"sb:resolve:(?P<escalation_id>[0-9a-f]{32})"):
-    def __init__(self, escalation_id: str) -> None:
-        super().__init__(discord.ui.Button(label="Mark resolved", style=discord.ButtonStyle.success,
-                                           custom_id=f"sb:resolve:{escalation_id}"))
-        self.escalation_id = escalation_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str], /) -> ResolveButton:
-        return cls(match["escalation_id"])
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        async with interaction.client.inflight.working():  # type: ignore[attr-defined]
-            await _handover(interaction).resolve(interaction, self.escalation_id)
+def _button(spec: ButtonSpec, answer_id: str, sealing: Sealing) -> SealedButton:
+    claim = ButtonClaim(ACTION_OF_SPEC[spec.action], "", "", answer_id, sealing.asker)
+    return SealedButton(sealing.custom_id(claim), label=spec.label, style=discord.ButtonStyle[spec.style])
 
 
-DYNAMIC_ITEMS = (AnswerButton, HumanHereButton, ResolveButton)
-
-
-def _button(spec: ButtonSpec, answer_id: str) -> AnswerButton:
-    return AnswerButton(spec.action, answer_id, label=spec.label, style=discord.ButtonStyle[spec.style])
-
-
-def answer_view(answer: Answer) -> discord.ui.View | None:
+def answer_view(answer: Answer, sealing: Sealing) -> discord.ui.View | None:
     specs = answer_buttons(answer)
     if not specs:
         return None
     view = discord.ui.View(timeout=None)
     for spec in specs:
-        view.add_item(_button(spec, answer.answer_id))
+        view.add_item(_button(spec, answer.answer_id, sealing))
     return view
 
 
-def apology_view(conversation: ConversationKey) -> discord.ui.View:
-    return discord.ui.View(timeout=None).add_item(HumanHereButton(conversation))
+def apology_view(conversation: ConversationKey, sealing: Sealing) -> discord.ui.View:
+    channel, thread = conversation_fields(conversation, sealing.asker)
+    custom_id = sealing.custom_id(ButtonClaim(buttons.HUMAN, channel, thread, "", sealing.asker))
+    return discord.ui.View(timeout=None).add_item(
+        SealedButton(custom_id, label="Talk to a human", style=discord.ButtonStyle.primary))
 
 
-def resolve_view(escalation_id: str) -> discord.ui.View:
-    return discord.ui.View(timeout=None).add_item(ResolveButton(escalation_id))
+def resolve_view(escalation_id: str, signer: ButtonSigner) -> discord.ui.View:
+    custom_id = Sealing(signer, "").custom_id(ButtonClaim(buttons.RESOLVE, "", "", escalation_id, ""))
+    return discord.ui.View(timeout=None).add_item(
+        SealedButton(custom_id, label="Mark resolved", style=discord.ButtonStyle.success))

@@ -82,7 +82,8 @@ def _drop_retried_deliveries(bot: SupportBot):
         """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num says which attempt);
         the event id is claimed in Redis, so exactly one worker answers it."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await bot.first_delivery(PLATFORM, event_id):
+        retry = bool(_header(request, "x-slack-retry-num"))
+        if event_id and not await bot.first_delivery(PLATFORM, event_id, retry=retry):
             log.info("dropped a repeated Slack delivery", event_id=event_id,
                      retry_num=_header(request, "x-slack-retry-num"),
                      retry_reason=_header(request, "x-slack-retry-reason"))

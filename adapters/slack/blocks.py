@@ -10,11 +10,13 @@ Long answers are split between paragraphs into several sections, long source lis
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from adapters.slack.mrkdwn import escape, fit, inline, link, notification, split, to_mrkdwn, user
 from adapters.textfit import pack_lines
 from adapters.slack.refs import ThreadRef
+from bot import buttons
 from bot.knowledge.indexer import IndexSummary
 from bot.types import Answer, Escalation, Source
 
@@ -97,10 +99,11 @@ def _more_sources(count: int) -> str:
 
 def action_blocks(answer: Answer, ref: ThreadRef) -> list[Block]:
     """Helpful / Not helpful / Talk to a human; a declined answer leads with the human."""
-    ref = ThreadRef(ref.channel, ref.thread, answer.answer_id)
+    ref = replace(ref, answer_id=answer.answer_id)
     declined = answer.mode == "declined"
-    human = [button("Talk to a human", TALK_TO_HUMAN, ref.encode(), primary=declined)] if answer.offer_human else []
-    feedback = ([button("Helpful", HELPFUL, answer.answer_id), button("Not helpful", NOT_HELPFUL, answer.answer_id)]
+    human = [button("Talk to a human", TALK_TO_HUMAN, ref.value(buttons.HUMAN), primary=declined)] if answer.offer_human else []
+    feedback = ([button("Helpful", HELPFUL, ref.value(buttons.HELPFUL)),
+                 button("Not helpful", NOT_HELPFUL, ref.value(buttons.NOT_HELPFUL))]
                 if answer.mode in ("generated", "extractive", "declined") else [])
     elements = human + feedback if declined else feedback + human
     return [{"type": "actions", "block_id": "answer_actions", "elements": elements}] if elements else []
@@ -110,13 +113,15 @@ def apology_blocks(apology: str, ref: ThreadRef) -> list[Block]:
     """Something failed: say so, and still offer a person."""
     return [*text_sections(escape(apology)),
             {"type": "actions", "block_id": "apology_actions",
-             "elements": [button("Talk to a human", TALK_TO_HUMAN, ref.encode(), primary=True)]}]
+             "elements": [button("Talk to a human", TALK_TO_HUMAN, ref.value(buttons.HUMAN), primary=True)]}]
 
 
 # ----- hand-over -------------------------------------------------------------------------------
 
-def escalation_blocks(escalation: Escalation, *, permalink: str, support_mention: str) -> list[Block]:
-    """The staff channel's copy of a hand-over, with the button that gives the thread back."""
+def escalation_blocks(escalation: Escalation, *, permalink: str, support_mention: str,
+                      resolve_value: str) -> list[Block]:
+    """The staff channel's copy of a hand-over, with the button that gives the thread back
+    (`resolve_value`: its sealed value, bot/buttons.py)."""
     answer = escalation.last_answer
     who = f"{support_mention} " if support_mention else ""
     blocks: list[Block] = [
@@ -131,7 +136,7 @@ def escalation_blocks(escalation: Escalation, *, permalink: str, support_mention
     where = link(permalink, "Open the thread") if permalink else f"Thread {escalation.conversation.thread}"
     blocks.append({"type": "context", "elements": [mrkdwn(where)]})
     blocks.append({"type": "actions", "block_id": "escalation_actions", "elements": [
-        button("Mark resolved", MARK_RESOLVED, escalation.escalation_id, primary=True)]})
+        button("Mark resolved", MARK_RESOLVED, resolve_value, primary=True)]})
     return blocks
 
 

@@ -16,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.lifecycle import finish_before_stop
 from adapters.slack import blocks
-from adapters.slack.convert import Message
 from adapters.slack.mrkdwn import escape
 from adapters.slack.refs import ThreadRef
 from adapters.slack.stream_text import StreamText
@@ -29,8 +28,6 @@ log = structlog.get_logger(__name__)
 STREAM_BUFFER = 256
 STREAM_PIECE = 12_000 - STREAM_BUFFER
 THINKING = "is looking through our policies…"
-HANDED_OVER = ("A person from our support team is handling this conversation, so I'm staying out "
-               "of it. I'll be back here once they mark it resolved.")
 
 
 async def respond_privately(respond, text: str, reply_blocks: list[dict[str, Any]] | None = None) -> None:
@@ -41,16 +38,6 @@ async def respond_privately(respond, text: str, reply_blocks: list[dict[str, Any
     status = getattr(response, "status_code", 200)
     if status != 200:
         log.error("Slack refused a private reply", status=status, body=getattr(response, "body", ""))
-
-
-async def handed_over(bot: SupportBot, client: AsyncWebClient, message: Message, *, notify: bool) -> bool:
-    """Quiet in an escalated thread; someone who addressed the bot directly is told why, privately."""
-    if not await bot.is_escalated(ThreadRef(message.channel, message.thread).conversation):
-        return False
-    if notify:
-        await client.chat_postEphemeral(channel=message.channel, user=message.user,
-                                        thread_ts=message.thread, text=HANDED_OVER)
-    return True
 
 
 async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry,

@@ -108,7 +108,7 @@ def page_metadata(meta: dict, soup: BeautifulSoup) -> dict:
 
 
 def _policy_document(source: KnowledgeSource, name: str, number: int, document: Any):
-    from bot.knowledge.loaders import PolicyDocument, stricter
+    from bot.knowledge.loaders import PolicyDocument, checked_audience, stricter
 
     meta = document.metadata or {}
     text = clean_markdown(document.page_content or "").strip()
@@ -120,9 +120,11 @@ def _policy_document(source: KnowledgeSource, name: str, number: int, document: 
     title = " ".join(str(meta.get(source.title_key) or "").split())
     missing = tuple(field for field, value in (("url", url), ("title", title)) if not value)
     key = url or str(meta.get("id") or meta.get(source.url_key) or number)
+    # The page's own audience fails closed the way a file's front matter does (loaders.py).
+    page_audience, problem = checked_audience(meta.get("audience"))
     return PolicyDocument(
         id=f"{name}/{key}", title=title or f"{name} page {number}", url=url,
-        audience=stricter(source.audience, str(meta.get("audience") or "").strip().lower() or None),
+        audience=stricter(source.audience, page_audience),
         text=text, format="markdown", path=LOADER_PATH_PREFIX + name, extra={"loader": source.loader},
-        missing_metadata=missing,
+        missing_metadata=missing, metadata_problems=(problem,) if problem else (),
     )

@@ -14,6 +14,13 @@ one only from its folder's `base_url`, never from its file path (a repository pa
 a customer can open): it is cited by title alone, and `supportbot index` lists it in its
 warnings, as it does a document whose title had to be made from its file name. A document is
 staff-only if its folder or its own metadata says so: the stricter setting always wins.
+
+Metadata is untrusted and fails closed:
+- audience: exactly `public` or `staff`. Anything else (`Staff`, `internal`, `[staff]`, a list…)
+  makes the document staff-only and is listed in the warnings by file, saying what to write.
+- url: an explicit url must be an http(s) address without `<`, `>`, `|`, spaces or control
+  characters (they would break out of a Slack or Discord link). A bad one is listed in the
+  warnings and the document is indexed without a link.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import frontmatter
 from bs4 import BeautifulSoup
@@ -57,6 +64,7 @@ class PolicyDocument:
     path: str
     extra: dict = field(default_factory=dict)
     missing_metadata: tuple[str, ...] = ()  # "url", "title": for the index's warning list
+    metadata_problems: tuple[str, ...] = ()  # unusable audience or url, made safe: for the same list
 
     @property
     def headings(self) -> list[str]:
@@ -82,13 +90,16 @@ class DocumentLoadError(Exception):
 
 @dataclass(frozen=True)
 class MetadataWarning:
-    """A document that was indexed but lacks what customers see: a link, or a real title."""
+    """A document that was indexed but lacks what customers see (a link, a real title), or whose
+    metadata was unusable (an unknown audience, a bad url) and was made safe."""
 
     path: str
     missing: tuple[str, ...]  # "url", "title"
+    problems: tuple[str, ...] = ()  # what was wrong and what the indexer did about it
 
     def __str__(self) -> str:
-        return f"{self.path}: no {' and no '.join(self.missing)}"
+        said = [f"no {' and no '.join(self.missing)}"] if self.missing else []
+        return f"{self.path}: {'; '.join(said + list(self.problems))}"
 
 
 @dataclass
@@ -100,8 +111,36 @@ class LoadResult:
     warnings: list[MetadataWarning] = field(default_factory=list)
 
 
+AUDIENCES = ("public", "staff")
+_NOT_IN_A_LINK = set("<>|")
+
+
 def stricter(*audiences: str | None) -> str:
-    return "staff" if "staff" in audiences else "public"
+    """Public only if every stated audience is exactly "public" (None: not stated)."""
+    return "public" if all(a in (None, "public") for a in audiences) else "staff"
+
+
+def checked_audience(value: object) -> tuple[str | None, str | None]:
+    """(audience, problem): None if not stated; anything but exactly public/staff is staff-only."""
+    if value is None or value == "":
+        return None, None
+    if value in AUDIENCES:
+        return str(value), None
+    hint = " (write it in lower case)" if isinstance(value, str) and value.strip().lower() in AUDIENCES else ""
+    return "staff", (f"audience {value!r} is not public or staff{hint}: indexed as staff-only")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a document's link, or None if it can."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return "is not an http(s) address"
+    if _NOT_IN_A_LINK & set(url) or any(c.isspace() or not c.isprintable() for c in url):
+        return "contains <, >, |, spaces or control characters"
+    return None
 
 
 def load_sources(sources: list[KnowledgeSource]) -> LoadResult:
@@ -142,8 +181,9 @@ def _add_documents(result: LoadResult, seen: dict[str, str], origin: str,
             continue
         seen[document.id] = document.path
         result.documents.append(document)
-        if document.missing_metadata:
-            result.warnings.append(MetadataWarning(document.path, document.missing_metadata))
+        if document.missing_metadata or document.metadata_problems:
+            result.warnings.append(MetadataWarning(document.path, document.missing_metadata,
+                                                   document.metadata_problems))
 
 
 def _files_of(root: Path) -> list[Path]:
@@ -250,7 +290,7 @@ def _load_html(path: Path, source: KnowledgeSource) -> Iterator[PolicyDocument]:
         "id": (id_tag and id_tag.get("content")) or meta.get("id"),
         "title": meta.get("title"),
         "url": meta.get("url") or (canonical and canonical.get("href")),
-        "audience": stricter(meta.get("audience"), page_audience) if (meta.get("audience") or page_audience) else None,
+        "audience": (meta.get("audience"), page_audience),  # both count: document_from takes the stricter
     }
     yield document_from(path, source, meta, text=text, fmt="html", titles=(
         soup.title.get_text(strip=True) if soup.title else "", heading.get_text(" ", strip=True) if heading else ""))
@@ -302,19 +342,30 @@ def document_from(path: Path, source: KnowledgeSource, meta: dict, *, text: str,
     is still missing afterwards is recorded for the index's warning list.
     """
     missing: list[str] = []
+    problems: list[str] = []
     url = str(meta.get("url") or "").strip()
     if not url and source.base_url:
         url = compose_url(source.base_url, url_path or Path(_relative_id(path, source)).with_suffix("").as_posix())
-    if not url:
+    if url and (problem := url_problem(url)):
+        problems.append(f"url {url[:200]!r} {problem}: indexed without a link")
+        url = ""
+    elif not url:
         missing.append("url")
+    stated = meta.get("audience")
+    audiences = []
+    for value in stated if isinstance(stated, tuple) else (stated,):
+        audience, problem = checked_audience(value)
+        audiences.append(audience)
+        problems += [problem] if problem else []
     title = str(meta.get("title") or next((t for t in titles if t and t.strip()), "")).strip()
     if not title:
         missing.append("title")
         title = fallback_title or path.stem.replace("-", " ").replace("_", " ").capitalize()
     return PolicyDocument(
         id=str(meta.get("id") or _relative_id(path, source)), title=title, url=url,
-        audience=stricter(source.audience, meta.get("audience")), text=text, format=fmt,
+        audience=stricter(source.audience, *audiences), text=text, format=fmt,
         path=path.as_posix(), extra=extra or {}, missing_metadata=tuple(missing),
+        metadata_problems=tuple(problems),
     )
 
 

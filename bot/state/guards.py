@@ -1,7 +1,8 @@
-"""Guards the adapters rely on: event dedupe, per-user rate limits and cross-worker locks.
+"""Guards the adapters rely on: per-user rate limits and cross-worker locks (event dedupe is in
+dedupe.py, and fails closed).
 
-All of them fail open: with Redis down a retried delivery might be answered twice and a user is
-not limited, which is better than a bot that stops answering.
+The rate limit fails open: with Redis down a user is not limited, which is better than a bot that
+stops answering.
 """
 
 from __future__ import annotations
@@ -34,18 +35,6 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(capacity / per_second) + 60)
 return {allowed, tostring((1 - tokens) / per_second)}
 """
-
-class EventDeduper:
-    """Platforms retry deliveries; the first claim of an event id wins, later ones are dropped."""
-
-    def __init__(self, state: RedisState, ttl_s: int) -> None:
-        self.state = state
-        self.ttl_s = ttl_s
-
-    async def claim(self, platform: str, event_id: str) -> bool:
-        key = self.state.key("event", platform, event_id)
-        return bool(await self.state.run(lambda r: r.set(key, 1, nx=True, ex=self.ttl_s)))
-
 
 @dataclass(frozen=True)
 class RateDecision:

@@ -1,7 +1,9 @@
 """Thread memory: the last turns of each conversation, trimmed by count and characters.
 
-A Redis list per thread (platform, channel, thread) holding JSON turns; each append trims it to the
-newest turns and renews the TTL in one transaction, so a quiet thread expires by itself.
+A Redis list per thread (platform, channel, thread) and audience holding JSON turns; each append
+trims it to the newest turns and renews the TTL in one transaction, so a quiet thread expires by
+itself. The audience is part of the key: what was said in a staff answer is never part of the
+context of a customer's question, even in the same conversation.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 
 from bot.settings import MemorySettings
 from bot.state.connection import RedisState
-from bot.types import ConversationKey, Turn
+from bot.types import Audience, ConversationKey, Turn
 
 
 def trim(turns: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
@@ -30,21 +32,23 @@ class ConversationMemory:
         self.state = state
         self.settings = settings
 
-    def _key(self, conversation: ConversationKey) -> str:
-        return self.state.key("memory", conversation.platform, conversation.channel, conversation.thread)
+    def _key(self, conversation: ConversationKey, audience: Audience = Audience.PUBLIC) -> str:
+        return self.state.key("memory", str(audience), conversation.platform, conversation.channel,
+                              conversation.thread)
 
-    async def load(self, conversation: ConversationKey) -> list[Turn]:
+    async def load(self, conversation: ConversationKey, audience: Audience = Audience.PUBLIC) -> list[Turn]:
         limit = self.settings.max_turns
         if not limit:
             return []
-        raw = await self.state.run(lambda r: r.lrange(self._key(conversation), -limit, -1))
+        raw = await self.state.run(lambda r: r.lrange(self._key(conversation, audience), -limit, -1))
         turns = [Turn(**json.loads(item)) for item in raw]
         return trim(turns, limit, self.settings.max_chars)
 
-    async def append(self, conversation: ConversationKey, *turns: Turn) -> None:
+    async def append(self, conversation: ConversationKey, *turns: Turn,
+                     audience: Audience = Audience.PUBLIC) -> None:
         if not self.settings.max_turns or not turns:
             return
-        key = self._key(conversation)
+        key = self._key(conversation, audience)
         # Stored turns are capped at the character limit too, so one huge message cannot bloat Redis.
         items = [json.dumps({"role": t.role, "text": t.text[: self.settings.max_chars]}) for t in turns]
 
@@ -57,4 +61,5 @@ class ConversationMemory:
         await self.state.run(write)
 
     async def clear(self, conversation: ConversationKey) -> None:
-        await self.state.run(lambda r: r.delete(self._key(conversation)))
+        """Forget the thread for every audience."""
+        await self.state.run(lambda r: r.delete(*(self._key(conversation, a) for a in Audience)))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from bot.settings import Settings
 from bot.state.cache import AnswerCache
 from bot.state.connection import RedisState, connect
-from bot.state.guards import EventDeduper, RateLimiter
+from bot.state.dedupe import EventDeduper
+from bot.state.guards import RateLimiter
 from bot.state.memory import ConversationMemory
 from bot.state.records import Records
 from bot.state.stampede import Stampede
@@ -32,7 +33,7 @@ class StateStores:
             memory=ConversationMemory(redis, settings.memory),
             cache=cache,
             records=Records(redis, settings.redis),
-            events=EventDeduper(redis, settings.redis.event_ttl_s),
+            events=EventDeduper(redis, settings.redis.event_ttl_s, settings.redis.claim_budget_s),
             limiter=RateLimiter(redis, settings.rate_limit),
             stampede=Stampede(cache, settings.cache.wait_for_leader_s),
         )

@@ -6,9 +6,12 @@ worst-case size of every request shape against its limit.
 
 from __future__ import annotations
 
+from bot.buttons import ButtonSigner
 from bot.types import Answer, ConversationKey, Escalation, Source, Turn
 
 ANSWER_ID = "a" * 32
+SIGNER = ButtonSigner(b"worst-case-button-secret-0123456789", 30 * 24 * 3600)  # seals rendered buttons
+USER_ID = "U" + "0" * 20  # the longest user id a button carries
 
 
 def long_sources(count: int = 10, title_chars: int = 300, url_chars: int = 400) -> list[Source]:

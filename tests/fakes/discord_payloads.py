@@ -119,6 +119,15 @@ def slash_command(name: str, options: dict[str, Any], *, user: dict, channel: di
     return interaction_payload(2, data, user=user, channel=channel, **kwargs)
 
 
+def sealed_fields(custom_id: str) -> dict[str, str]:
+    """The parts of one of the bot's sealed custom_ids (adapters/discord/views.py): kind, action,
+    channel, thread, subject (answer or escalation id), asker."""
+    kind, rest = custom_id.removeprefix("sb:").split(":", 1)
+    action, channel, thread, subject, asker, _expires, _tag = rest.split(":")
+    return {"kind": kind, "action": action, "channel": channel, "thread": thread, "subject": subject,
+            "asker": asker}
+
+
 def custom_ids(message: dict) -> list[str]:
     """The custom_ids of a message's buttons, in order."""
     return [c["custom_id"] for row in message.get("components") or [] for c in row.get("components", [])

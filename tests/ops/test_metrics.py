@@ -48,7 +48,8 @@ async def test_answers_presses_and_retries_move_the_metrics(harness, scrape, fak
     assert len(updates) == 3
     answer_id = next(e["value"] for b in updates[0].args["blocks"] if b.get("type") == "actions"
                      for e in b["elements"] if e["action_id"] == HELPFUL)
-    await harness.press(HELPFUL, answer_id)
+    reply = next(m for m in fake_slack.messages(updates[0].args["channel"]) if m["ts"] == updates[0].args["ts"])
+    await harness.press(HELPFUL, answer_id, message=reply)
 
     found = await scrape()
     answers = dict(platform="slack", audience="public")

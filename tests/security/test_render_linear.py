@@ -21,6 +21,7 @@ from adapters.slack.refs import ThreadRef
 from adapters.slack.stream_text import StreamText
 from bot.answering.links import neutralise_links
 from bot.types import ConversationKey, Escalation, Turn
+from tests.adapters.worst_cases import SIGNER
 from tests.security import attacks
 
 SMALL = 10_000
@@ -62,7 +63,8 @@ def _escalation(text: str) -> Escalation:
 FUNCTIONS = {
     "slack-plain-text": lambda text: convert.plain_text(text, "U0BOT"),
     "slack-mentions": lambda text: convert.mentions(text, "U0BOT"),
-    "slack-answer-blocks": lambda text: blocks.answer_blocks(attacks.answer("# " + text), ThreadRef("C1", "1.2")),
+    "slack-answer-blocks": lambda text: blocks.answer_blocks(attacks.answer("# " + text),
+                                                             ThreadRef("C1", "1.2", asker="U1", signer=SIGNER)),
     "slack-notification": lambda text: mrkdwn.notification(text, 3000),
     "slack-stream": _stream,
     "discord-answer": lambda text: discord_render.render_answer(attacks.answer("# " + text)),

@@ -24,6 +24,7 @@ from adapters.discord.render import progress_text, summary_text
 from bot.logs import bind_delivery
 from bot.knowledge.indexer import ReindexError
 from bot.knowledge.reindex_job import ReindexBusy
+from bot.speaking import Delivery, Verdict
 
 if TYPE_CHECKING:
     from adapters.discord.client import SupportClient
@@ -47,14 +48,25 @@ class Commands(commands.Cog):
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         async with self.client.inflight.working():
             bind_delivery("discord", event_id=str(interaction.id), tenant=str(interaction.guild_id or ""))
+            conversation = ask_conversation(interaction.guild_id, interaction.channel_id or 0, interaction.user.id)
+            inquiry = command_inquiry(interaction, question, conversation, self.settings)
+            # Decided before responding (Redis answers in milliseconds; the claim has a budget well
+            # inside Discord's 3 seconds), so a refusal is the only reply and a replayed
+            # interaction gets none.
+            decision = await self.support.may_speak(inquiry, Delivery("discord-ask", str(interaction.id)))
+            if decision.verdict is Verdict.DUPLICATE:
+                return
+            if decision.verdict is Verdict.HANDED_OVER:
+                escalation = await self.support.open_escalation(conversation)
+                text = escalation.acknowledgement if escalation else decision.notice
+                return await interaction.response.send_message(text, ephemeral=True, allowed_mentions=QUIET)
+            if not decision.speak:
+                return await interaction.response.send_message(decision.notice, ephemeral=True,
+                                                               allowed_mentions=QUIET)
             # Deferred first: Discord wants a response within 3 seconds, answers can take longer.
             await interaction.response.defer(ephemeral=True, thinking=True)
-            conversation = ask_conversation(interaction.guild_id, interaction.channel_id or 0, interaction.user.id)
-            surface = InteractionSurface(interaction)
-            if escalation := await self.support.open_escalation(conversation):
-                return await surface.show(escalation.acknowledgement)
-            inquiry = command_inquiry(interaction, question, conversation, self.settings)
-            await deliver(self.support, inquiry, surface, interval_s=self.settings.edit_interval_s)
+            await deliver(self.support, decision.inquiry, InteractionSurface(interaction),
+                          interval_s=self.settings.edit_interval_s)
 
     @app_commands.command(name="reindex", description="Refresh the bot's knowledge from the policy documents")
     @app_commands.describe(full="Re-embed every document, not only the changed ones")

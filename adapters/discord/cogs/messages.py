@@ -20,8 +20,9 @@ from adapters.discord.convert import (
     route_for,
     thread_name,
 )
-from adapters.discord.delivery import ChannelSurface, deliver
+from adapters.discord.delivery import QUIET, ChannelSurface, deliver
 from bot.logs import bind_delivery
+from bot.speaking import Delivery
 
 if TYPE_CHECKING:
     from adapters.discord.client import SupportClient
@@ -58,14 +59,17 @@ class Messages(commands.Cog):
         if route is None:
             return
         conversation = conversation_for(place, route, facts.message_id)
-        if route is Route.HERE and await self.support.is_escalated(conversation):
-            return  # a person has this thread until it is marked resolved
-        if not await self.support.first_delivery("discord", str(message.id)):
-            return  # a replayed gateway event, or another worker has it
-        target = await self._open_thread(message, facts.content) if route is Route.OPEN_THREAD else channel
         inquiry = inquiry_for(facts, conversation, self.settings, bot_id)
+        # Before any thread, typing indicator or reply: a replayed gateway event (or one another
+        # worker has), a thread a person has taken over, or a user over the rate limit.
+        decision = await self.support.may_speak(inquiry, Delivery("discord", str(message.id)), addressed=False)
+        if not decision.speak:
+            if decision.tell:  # over the limit: said once, where they asked, without a new thread
+                await message.reply(decision.notice, mention_author=False, allowed_mentions=QUIET)
+            return
+        target = await self._open_thread(message, facts.content) if route is Route.OPEN_THREAD else channel
         async with _typing(target):
-            await deliver(self.support, inquiry, ChannelSurface(target),
+            await deliver(self.support, decision.inquiry, ChannelSurface(target),
                           interval_s=self.settings.edit_interval_s)
         if not place.is_dm:
             await self.support.follow_thread(conversation)

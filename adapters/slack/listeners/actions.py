@@ -1,7 +1,10 @@
 """Buttons: Talk to a human, Helpful / Not helpful, and the staff channel's Mark resolved.
 
-Each acknowledges at once (Slack shows an error after 3 seconds), then calls the service, which
-owns the rules: one open hand-over per thread, the first resolver recorded, one vote per person.
+Each acknowledges at once (Slack shows an error after 3 seconds), then checks the press before
+acting: the value must be one the bot sealed (bot/buttons.py) for this button, pressed in the
+thread it names, by someone allowed to (Mark resolved: staff; the others: the asker or staff).
+A refused press is answered privately and changes nothing. Then the service owns the rules: one
+open hand-over per thread, the first resolver recorded, one vote per person.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks
 from adapters.slack.convert import PLATFORM, action_user, action_value, is_ephemeral
 from adapters.slack.delivery import respond_privately
-from adapters.slack.refs import BadButtonValue, ThreadRef
+from adapters.slack.listeners.authority import presser
+from adapters.slack.refs import ThreadRef
 from adapters.slack.runtime import Runtime
+from bot import buttons
+from bot.buttons import BadButton, ButtonClaim, press_refusal
 from bot.types import Escalation
 
 log = structlog.get_logger(__name__)
@@ -30,7 +36,6 @@ THANKS_HELPFUL = "Thanks for letting us know this helped."
 THANKS_NOT_HELPFUL = ("Thanks, noted: we use this to improve the answers. If you still need help, press "
                       "*Talk to a human*.")
 ANSWER_GONE = "I can no longer find that answer (answers are kept for 30 days). Ask me again if you need it."
-OLD_BUTTON = "That button is from an older message I can no longer act on. Please ask your question again."
 BACK = "A person marked this conversation resolved. Mention me here if you have another question."
 _MESSAGE_TS = re.compile(r"\d+\.\d+")
 
@@ -61,12 +66,40 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             await _resolve(rt, client, respond, body)
 
 
-async def _hand_over(rt: Runtime, client: AsyncWebClient, respond, body: dict[str, Any]) -> None:
+async def _checked(rt: Runtime, respond, body: dict[str, Any], *actions: str) -> ButtonClaim | None:
+    """The press's verified claim, or None after telling the presser privately why not."""
+    signer = await rt.bot.button_signer()
     try:
-        ref = ThreadRef.decode(action_value(body))
-    except BadButtonValue:
-        await _private(respond, OLD_BUTTON)
+        claim = signer.open(action_value(body))
+        if claim.action not in actions:  # a value sealed for another button
+            raise BadButton(buttons.FORGED, f"{claim.action!r} value on a {actions} button")
+        if claim.action != buttons.RESOLVE and not _pressed_in(body, claim):
+            raise BadButton(buttons.FORGED, "pressed outside the thread it names")
+    except BadButton as exc:
+        log.warning("refused a button press", reason=str(exc), user=action_user(body))
+        await _private(respond, exc.reply)
+        return None
+    if refusal := press_refusal(claim, presser(body, rt.slack)):
+        log.info("refused a button press by someone not allowed", action=claim.action, user=action_user(body))
+        await _private(respond, refusal)
+        return None
+    return claim
+
+
+def _pressed_in(body: dict[str, Any], claim: ButtonClaim) -> bool:
+    """The button is on a message in the channel (and thread) its value names."""
+    if (body.get("channel") or {}).get("id", "") != claim.channel:
+        return False
+    message = body.get("message")
+    if message is None or is_ephemeral(body):  # a private (/ask) answer: in no thread
+        return True
+    return (message.get("thread_ts") or message.get("ts")) == claim.thread
+
+
+async def _hand_over(rt: Runtime, client: AsyncWebClient, respond, body: dict[str, Any]) -> None:
+    if (claim := await _checked(rt, respond, body, buttons.HUMAN)) is None:
         return
+    ref = ThreadRef(claim.channel, claim.thread, claim.subject, asker=claim.asker)
     user = action_user(body)
     if await rt.bot.is_escalated(ref.conversation):
         await _private(respond, ALREADY_HANDED_OVER)
@@ -92,11 +125,14 @@ async def _post_to_staff(rt: Runtime, client: AsyncWebClient, ref: ThreadRef, es
             permalink = response.get("permalink", "")
         except SlackApiError as exc:  # the link is a convenience; the hand-over goes out without it
             log.warning("could not get the thread's permalink", error=repr(exc))
+    signer = await rt.bot.button_signer()
+    resolve = signer.seal(ButtonClaim(buttons.RESOLVE, "", "", escalation.escalation_id, ""))
     await client.chat_postMessage(
         channel=rt.slack.staff_channel, unfurl_links=False,
         text=blocks.escalation_text(escalation),
         blocks=blocks.escalation_blocks(escalation, permalink=permalink,
-                                        support_mention=blocks.support_mention(rt.slack.support_group)))
+                                        support_mention=blocks.support_mention(rt.slack.support_group),
+                                        resolve_value=resolve))
 
 
 async def _undo(rt: Runtime, ref: ThreadRef) -> None:
@@ -109,13 +145,17 @@ async def _undo(rt: Runtime, ref: ThreadRef) -> None:
 
 
 async def _feedback(rt: Runtime, respond, body: dict[str, Any], *, helpful: bool) -> None:
-    record = await rt.bot.feedback(action_value(body), helpful, action_user(body))
+    if (claim := await _checked(rt, respond, body, buttons.HELPFUL if helpful else buttons.NOT_HELPFUL)) is None:
+        return
+    record = await rt.bot.feedback(claim.subject, helpful, action_user(body))
     await _private(respond, ANSWER_GONE if record is None else THANKS_HELPFUL if helpful else THANKS_NOT_HELPFUL)
 
 
 async def _resolve(rt: Runtime, client: AsyncWebClient, respond, body: dict[str, Any]) -> None:
+    if (claim := await _checked(rt, respond, body, buttons.RESOLVE)) is None:
+        return
     user = action_user(body)
-    escalation = await rt.bot.resolve(action_value(body), resolved_by=user)
+    escalation = await rt.bot.resolve(claim.subject, resolved_by=user)
     if escalation is None:
         await _private(respond, "I can't find this hand-over any more.")
         return

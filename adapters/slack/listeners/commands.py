@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.convert import ask_thread, inquiry_from_command, is_admin
-from adapters.slack.delivery import HANDED_OVER, respond_privately
-from adapters.slack.refs import ThreadRef
+from adapters.slack.delivery import respond_privately
+from adapters.slack.listeners.authority import for_connect, is_foreign, thread_ref
 from adapters.slack.runtime import Runtime
+from bot.speaking import Delivery
 from bot.knowledge.indexer import ReindexError
 from bot.knowledge.reindex_job import ReindexBusy
 
@@ -59,14 +60,20 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         await ack(text=refusal or STARTED.format(full=" (full rebuild)" if job.full else ""))
 
     @app.command("/ask")
-    async def ask(ack, command: dict[str, Any], respond) -> None:
-        await ack(response_type="ephemeral", text=blocks.PLACEHOLDER)
+    async def ask(ack, command: dict[str, Any], respond, request) -> None:
         async with rt.working():
-            inquiry = inquiry_from_command(command, rt.slack)
-            ref = ThreadRef(inquiry.conversation.channel, ask_thread(inquiry.user_id))
-            if await rt.bot.is_escalated(inquiry.conversation):  # a person has this conversation
-                await respond_privately(respond, HANDED_OVER)
+            inquiry = for_connect(inquiry_from_command(command, rt.slack), _foreign_command(command))
+            # A command has no event id; its trigger_id is unique per use, so a replayed request
+            # (same body, same trigger_id) is claimed like a repeated event.
+            decision = await rt.bot.may_speak(inquiry, Delivery("slack-ask", command.get("trigger_id", ""),
+                                                                retry=_retried(request)))
+            if not decision.speak:  # the reply to the command is the only message: no placeholder
+                # A command always gets its reply; a copy of one (DUPLICATE, no notice) only the ack.
+                await (ack(response_type="ephemeral", text=decision.notice) if decision.notice else ack())
                 return
+            await ack(response_type="ephemeral", text=blocks.PLACEHOLDER)
+            inquiry = decision.inquiry
+            ref = await thread_ref(rt, inquiry.conversation.channel, ask_thread(inquiry.user_id), inquiry.user_id)
             try:
                 answer = await rt.bot.answer(inquiry)
                 reply, text = blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text)
@@ -117,3 +124,14 @@ async def _dm(client: AsyncWebClient, job: _ReindexJob, text: str) -> str:
     response = await client.chat_postMessage(channel=job.dm_channel or job.admin, text=text)
     job.dm_channel = response.get("channel") or job.dm_channel
     return response.get("ts") or ""
+
+
+def _foreign_command(command: dict[str, Any]) -> bool:
+    """A slash command from someone of another organisation (Slack Connect)."""
+    return is_foreign({"is_stranger": command.get("is_stranger"), "user_team": command.get("user_team")},
+                      command.get("team_id", ""))
+
+
+def _retried(request) -> bool:
+    """Slack marks a redelivery with X-Slack-Retry-Num."""
+    return any(request.headers.get("x-slack-retry-num") or [])

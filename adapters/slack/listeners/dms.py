@@ -24,8 +24,8 @@ from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.convert import Message, inquiry_from_message, message_from_event
-from adapters.slack.delivery import answer_in_dm, handed_over
-from adapters.slack.refs import ThreadRef
+from adapters.slack.delivery import answer_in_dm
+from adapters.slack.listeners.authority import for_connect, is_foreign, thread_ref
 from adapters.slack.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -72,18 +72,28 @@ def _assistant(rt: Runtime) -> AsyncAssistant:
                        client: AsyncWebClient) -> None:
         async with rt.working():
             message = message_from_event(payload, body.get("team_id", ""))
-            if not await handed_over(rt.bot, client, message, notify=True):
-                await answer_dm(rt, client, message, context.bot_user_id or "", body.get("event_id", ""),
-                                team=context.team_id or message.team)
+            await answer_dm(rt, client, message, context.bot_user_id or "", body.get("event_id", ""),
+                            team=context.team_id or message.team, foreign=is_foreign(payload, body.get("team_id", "")))
 
     return assistant
 
 
 async def answer_dm(rt: Runtime, client: AsyncWebClient, message: Message, bot_user_id: str, event_id: str,
-                    *, team: str) -> None:
+                    *, team: str, foreign: bool = False) -> None:
     inquiry = inquiry_from_message(message, rt.slack, bot_user_id=bot_user_id, event_id=event_id)
-    await answer_in_dm(rt.bot, client, inquiry, ThreadRef(message.channel, message.thread), team=team,
-                       user=message.user)
+    decision = await rt.bot.may_speak(for_connect(inquiry, foreign))  # claimed by app.py's middleware
+    if not decision.speak:
+        await tell_privately(client, message, decision.notice if decision.tell else "")
+        return
+    ref = await thread_ref(rt, message.channel, message.thread, message.user)
+    await answer_in_dm(rt.bot, client, decision.inquiry, ref, team=team, user=message.user)
+
+
+async def tell_privately(client: AsyncWebClient, message: Message, notice: str) -> None:
+    """Why the bot is not answering, to the asker alone (one call); nothing if there is no notice."""
+    if notice:
+        await client.chat_postEphemeral(channel=message.channel, user=message.user, thread_ts=message.thread,
+                                        text=notice)
 
 
 def prompt_list(prompts: list[str]) -> list[dict[str, str]]:

@@ -22,8 +22,9 @@ from adapters.slack.convert import (
     mentions,
     message_from_event,
 )
-from adapters.slack.delivery import answer_with_placeholder, handed_over
-from adapters.slack.listeners.dms import answer_dm
+from adapters.slack.delivery import answer_with_placeholder
+from adapters.slack.listeners.authority import for_connect, is_foreign, thread_ref
+from adapters.slack.listeners.dms import answer_dm, tell_privately
 from adapters.slack.refs import ThreadRef
 from adapters.slack.runtime import Runtime
 
@@ -36,7 +37,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
                       client: AsyncWebClient) -> None:
         async with rt.working():
             await _answer(rt, client, message_from_event(event, body.get("team_id", "")),
-                          context.bot_user_id or "", body.get("event_id", ""), mentioned=True)
+                          context.bot_user_id or "", mentioned=True,
+                          foreign=is_foreign(event, body.get("team_id", "")))
 
     @app.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext,
@@ -50,12 +52,12 @@ def register(app: AsyncApp, rt: Runtime) -> None:
                 return  # the app_mention event for the same message answers it
             if not await _addressed_without_mention(rt, message):
                 return
+            foreign = is_foreign(event, body.get("team_id", ""))
             if message.is_dm and rt.slack.experience == "agent":
-                if not await handed_over(rt.bot, client, message, notify=True):
-                    await answer_dm(rt, client, message, bot_user_id, body.get("event_id", ""),
-                                    team=context.team_id or message.team)
+                await answer_dm(rt, client, message, bot_user_id, body.get("event_id", ""),
+                                team=context.team_id or message.team, foreign=foreign)
                 return
-            await _answer(rt, client, message, bot_user_id, body.get("event_id", ""), mentioned=message.is_dm)
+            await _answer(rt, client, message, bot_user_id, mentioned=message.is_dm, foreign=foreign)
 
 
 async def _addressed_without_mention(rt: Runtime, message: Message) -> bool:
@@ -66,12 +68,15 @@ async def _addressed_without_mention(rt: Runtime, message: Message) -> bool:
     return await rt.bot.follows_thread(ThreadRef(message.channel, message.thread).conversation)
 
 
-async def _answer(rt: Runtime, client: AsyncWebClient, message: Message, bot_user_id: str, event_id: str,
-                  *, mentioned: bool) -> None:
-    if await handed_over(rt.bot, client, message, notify=mentioned):
+async def _answer(rt: Runtime, client: AsyncWebClient, message: Message, bot_user_id: str,
+                  *, mentioned: bool, foreign: bool) -> None:
+    # The event was claimed once already (app.py's middleware), so no delivery is passed here.
+    inquiry = for_connect(inquiry_from_message(message, rt.slack, bot_user_id=bot_user_id), foreign)
+    decision = await rt.bot.may_speak(inquiry, addressed=mentioned)
+    if not decision.speak:
+        await tell_privately(client, message, decision.notice if decision.tell else "")
         return
-    inquiry = inquiry_from_message(message, rt.slack, bot_user_id=bot_user_id, event_id=event_id)
-    thread = ThreadRef(message.channel, message.thread)
-    await answer_with_placeholder(rt.bot, client, inquiry, thread)
+    thread = await thread_ref(rt, message.channel, message.thread, message.user)
+    await answer_with_placeholder(rt.bot, client, decision.inquiry, thread)
     if not message.is_dm:
         await rt.bot.follow_thread(thread.conversation)

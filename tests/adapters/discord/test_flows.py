@@ -15,7 +15,7 @@ from tests.adapters.discord.conftest import (
     settle,
 )
 from tests.conftest import STAFF_CANARY
-from tests.fakes.discord_payloads import custom_ids, snowflake
+from tests.fakes.discord_payloads import custom_ids, sealed_fields, snowflake
 
 RETURN_QUESTION = "Can I return an opened item after 30 days?"
 
@@ -36,8 +36,11 @@ async def test_a_mention_opens_a_thread_with_the_answer_and_buttons(start_client
     assert [c.ids for c in api.calls_to("POST", "/channels/{id}/typing")][0] == [thread_id]
     assert "**Sources**" in answer["content"]
     assert re.search(r"\[1\] \[[^\]]+\]\(<https?://\S+>\)", answer["content"])  # no unfurl
-    answer_id = re.fullmatch(r"sb:yes:([0-9a-f]{32})", custom_ids(answer)[0]).group(1)
-    assert custom_ids(answer) == [f"sb:yes:{answer_id}", f"sb:no:{answer_id}", f"sb:human:{answer_id}"]
+    fields = [sealed_fields(i) for i in custom_ids(answer)]
+    assert [f["kind"] for f in fields] == ["yes", "no", "human"]
+    answer_id = fields[0]["subject"]
+    assert re.fullmatch(r"[0-9a-f]{32}", answer_id) and {f["subject"] for f in fields} == {answer_id}
+    assert {f["asker"] for f in fields} == {asked["author"]["id"]}
     [post] = [c for c in api.calls_to("POST", "/channels/{id}/messages") if c.ids == [thread_id]]
     assert post.json["allowed_mentions"]["parse"] == []  # an answer never pings anyone
     conversation, stored = await bot.support.records.find_answer(answer_id)

@@ -11,10 +11,11 @@ from tests.adapters.discord.conftest import (
     ESCALATION_CHANNEL,
     GUILD_ID,
     SUPPORT_CHANNEL,
+    STAFF_ROLE,
     SUPPORT_ROLE,
     settle,
 )
-from tests.fakes.discord_payloads import channel_payload, custom_ids, thread_payload
+from tests.fakes.discord_payloads import channel_payload, custom_ids, sealed_fields, thread_payload
 
 QUESTION = "How much does the return label cost?"
 
@@ -55,7 +56,7 @@ async def test_talk_to_a_human_after_a_restart_escalates_and_the_bot_stays_quiet
     [post] = [c for c in api.calls_to("POST", "/channels/{id}/messages") if c.ids == [str(ESCALATION_CHANNEL)]]
     assert [str(r) for r in post.json["allowed_mentions"]["roles"]] == [str(SUPPORT_ROLE)]
     [resolve_id] = custom_ids(report)
-    assert re.fullmatch(r"sb:resolve:[0-9a-f]{32}", resolve_id)
+    assert resolve_id.startswith("sb:resolve:") and re.fullmatch(r"[0-9a-f]{32}", sealed_fields(resolve_id)["subject"])
 
     # Quiet until resolved: a follow-up, even a mention, gets nothing.
     after.message("Hello? Anyone?", channel=int(thread_id), mention=False)
@@ -69,7 +70,7 @@ async def test_talk_to_a_human_after_a_restart_escalates_and_the_bot_stays_quiet
     assert len(api.posted(ESCALATION_CHANNEL)) == 1 and callbacks(api, again)[0]["data"]["flags"] == 64
 
     staff_room = channel_payload(ESCALATION_CHANNEL, "support-escalations")
-    resolve = after.press(resolve_id, report, channel=staff_room, user=AGENT)
+    resolve = after.press(resolve_id, report, channel=staff_room, user=AGENT, roles=(SUPPORT_ROLE,))
     notice = await api.wait_for(lambda: [m for m in api.posted(thread_id) if "marked this conversation resolved"
                                          in m["content"]])
     [update] = callbacks(api, resolve)
@@ -102,10 +103,10 @@ async def test_feedback_buttons_record_a_vote_privately(start_client, api):
     yes, no = custom_ids(answer)[:2]
     thread = thread_payload(int(thread_id), SUPPORT_CHANNEL, "t")
     first = bot.press(yes, answer, channel=thread)
-    second = bot.press(no, answer, channel=thread, user=AGENT)
+    second = bot.press(no, answer, channel=thread, user=AGENT, roles=(STAFF_ROLE,))  # staff may vote too
     await settle()
     assert [c["data"]["flags"] for c in callbacks(api, first) + callbacks(api, second)] == [64, 64]
-    answer_id = yes.split(":")[2]
+    answer_id = sealed_fields(yes)["subject"]
     votes = {f.user_id: f.helpful for f in await bot.support.records.feedback_for(answer_id)}
     assert votes == {"1400000000000000001": True, AGENT["id"]: False}
 
@@ -113,11 +114,11 @@ async def test_feedback_buttons_record_a_vote_privately(start_client, api):
 async def test_buttons_of_a_forgotten_answer_say_so(start_client, api):
     bot = await start_client()
     thread_id, answer = await ask_in_thread(bot, api)
-    # The same message, its answer expired from Redis (the answer id is unknown).
-    answer_id = custom_ids(answer)[0].split(":")[2]
-    answer = json.loads(json.dumps(answer).replace(answer_id, "0" * 32))
-    stale = "sb:yes:" + "0" * 32
-    press = bot.press(stale, answer, channel=thread_payload(int(thread_id), SUPPORT_CHANNEL, "t"))
+    # The same message, its answer expired from Redis (the answer id is no longer known).
+    yes = custom_ids(answer)[0]
+    await bot.support.state.redis.run(
+        lambda r: r.delete(bot.support.state.redis.key("answer-id", sealed_fields(yes)["subject"])))
+    press = bot.press(yes, answer, channel=thread_payload(int(thread_id), SUPPORT_CHANNEL, "t"))
     await settle()
     [reply] = callbacks(api, press)
     assert reply["data"]["flags"] == 64 and "can't find that answer" in reply["data"]["content"]

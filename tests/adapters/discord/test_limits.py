@@ -10,7 +10,7 @@ import pytest
 from adapters.discord.convert import ask_conversation, conversation_at, thread_name
 from adapters.discord.text import answer_text
 from adapters.discord.render import ATOMS, LIMIT, escalation_report, render_answer, render_sources, split_text
-from adapters.discord.views import answer_view, apology_view
+from adapters.discord.views import Sealing, answer_view, apology_view
 from tests.adapters import worst_cases
 from tests.adapters.discord.conftest import ESCALATION_CHANNEL, SUPPORT_CHANNEL, settle
 from tests.fakes.discord_payloads import GUILD_ID, custom_ids, thread_payload
@@ -69,9 +69,10 @@ def test_a_hand_over_report_fits_with_a_4000_character_question_and_40_long_turn
 
 def test_thread_names_and_button_ids_fit_with_the_largest_ids():
     assert len(thread_name(worst_cases.long_question())) <= 100
-    views = [answer_view(worst_cases.answer()), answer_view(worst_cases.answer(mode="declined")),
-             apology_view(ask_conversation(BIGGEST_SNOWFLAKE, BIGGEST_SNOWFLAKE, BIGGEST_SNOWFLAKE)),
-             apology_view(conversation_at(BIGGEST_SNOWFLAKE, BIGGEST_SNOWFLAKE))]
+    sealing = Sealing(worst_cases.SIGNER, str(BIGGEST_SNOWFLAKE))
+    views = [answer_view(worst_cases.answer(), sealing), answer_view(worst_cases.answer(mode="declined"), sealing),
+             apology_view(ask_conversation(BIGGEST_SNOWFLAKE, BIGGEST_SNOWFLAKE, BIGGEST_SNOWFLAKE), sealing),
+             apology_view(conversation_at(BIGGEST_SNOWFLAKE, BIGGEST_SNOWFLAKE), sealing)]
     for view in views:
         body = {"content": "x", "components": view.to_components()}
         check_message(body, creating=True)

@@ -15,7 +15,7 @@ from tests.adapters.discord.conftest import CUSTOMER, ESCALATION_CHANNEL
 from tests.adapters.processes import UNREACHABLE, AdapterProcess, Processes, settings_file
 from tests.fakes.anthropic_server import Reply
 from tests.fakes.discord_api import BOT_TOKEN
-from tests.fakes.discord_payloads import custom_ids, message_payload, snowflake
+from tests.fakes.discord_payloads import custom_ids, message_payload, sealed_fields, snowflake
 
 STOP_WITHIN_S = 5.0
 
@@ -99,4 +99,6 @@ async def test_a_stop_while_answering_ends_the_message_with_the_apology(start, a
     assert code == 0 and seconds < STOP_WITHIN_S, (seconds, process.output)
     [message] = api.posted(dm)
     assert message["content"].startswith("Sorry, something went wrong"), message["content"]
-    assert custom_ids(message) == [f"sb:human@@me/{dm}:{dm}"]
+    [human] = custom_ids(message)
+    assert {k: v for k, v in sealed_fields(human).items() if k != "asker"} == {
+        "kind": "human", "action": "h", "channel": f"@me/{dm}", "thread": "=", "subject": ""}

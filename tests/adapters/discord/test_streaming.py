@@ -8,7 +8,7 @@ from adapters.discord.render import LIMIT
 from bot.answering.generation import ClaudeAnswerer
 from tests.adapters.discord.conftest import settle
 from tests.fakes.anthropic_server import HttpError, Reply, StreamError
-from tests.fakes.discord_payloads import GUILD_ID, custom_ids
+from tests.fakes.discord_payloads import GUILD_ID, custom_ids, sealed_fields
 
 INTERVAL = 0.3  # discord_settings() in conftest
 
@@ -92,4 +92,6 @@ async def test_a_failure_the_service_cannot_absorb_gives_an_apology_with_the_but
     [apology] = await api.wait_for(lambda: [m for m in api.posted(thread_id) if custom_ids(m)])
     assert apology["content"] == bot.support.apology()
     # No answer was saved, so the button carries the conversation itself.
-    assert custom_ids(apology) == [f"sb:human@{GUILD_ID}/{thread_id}:{thread_id}"]
+    [human] = custom_ids(apology)
+    fields = sealed_fields(human)
+    assert (fields["kind"], fields["channel"], fields["thread"]) == ("human", f"{GUILD_ID}/{thread_id}", "=")

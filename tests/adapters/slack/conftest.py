@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from adapters.slack.app import build_app
 from bot.answering.generation import ClaudeAnswerer
 from bot.settings import SlackSettings
-from tests.adapters.slack.harness import ADMIN, AUTO, DM, PUBLIC, SIGNING_SECRET, STAFF, Harness
+from tests.adapters.slack.harness import ADMIN, AGENT, AUTO, DM, PUBLIC, SIGNING_SECRET, STAFF, Harness
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import build_test_bot
@@ -38,7 +38,7 @@ def fake_slack():
 def slack_settings(fake: FakeSlack, **overrides) -> SlackSettings:
     values = dict(bot_token="xoxb-test", signing_secret=SIGNING_SECRET, mode="http", api_base_url=fake.base_url,
                   staff_channels=[STAFF], escalation_channel=STAFF, support_group="S0SUPPORT",
-                  admin_users=[ADMIN], auto_answer_channels=[AUTO])
+                  admin_users=[ADMIN], staff_users=[AGENT], auto_answer_channels=[AUTO])
     return SlackSettings(**{**values, **overrides})
 
 

@@ -96,13 +96,14 @@ class Harness:
         return thread_ts or ts
 
     async def press(self, action_id: str, value: str, *, user: str = ASKER, channel: str = PUBLIC,
-                    message: dict[str, Any] | None = None, ephemeral: bool = False) -> BoltResponse:
+                    message: dict[str, Any] | None = None, ephemeral: bool = False,
+                    user_team: str = TEAM_ID) -> BoltResponse:
         if message is None:  # a message of the bot's, as Slack would hold it
             message = {"type": "message", "ts": new_ts(), "text": "", "blocks": []}
             if not ephemeral:  # an ephemeral message is nowhere in the channel's history
                 self.slack.add_user_message(channel, message["ts"], BOT_USER, "")
         payload = {
-            "type": "block_actions", "team": {"id": TEAM_ID}, "user": {"id": user, "team_id": TEAM_ID},
+            "type": "block_actions", "team": {"id": TEAM_ID}, "user": {"id": user, "team_id": user_team},
             "api_app_id": "A0APP", "trigger_id": "trigger", "channel": {"id": channel},
             "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel,
                           "is_ephemeral": ephemeral},
@@ -120,7 +121,8 @@ class Harness:
                       drain: bool = True) -> BoltResponse:
         body = form_body({"token": "legacy", "team_id": TEAM_ID, "channel_id": channel, "user_id": user,
                           "user_name": user.lower(), "command": name, "text": text, "api_app_id": "A0APP",
-                          "response_url": self.slack.response_url(name.strip("/")), "trigger_id": "trigger"})
+                          "response_url": self.slack.response_url(name.strip("/")),
+                          "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"})  # unique per use
         response = await self.send(body, "application/x-www-form-urlencoded")
         if drain:
             await self.rt.drain()

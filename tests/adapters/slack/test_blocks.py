@@ -7,14 +7,17 @@ import json
 from adapters.slack import blocks
 from adapters.slack.convert import inquiry_from_command, inquiry_from_message, message_from_event, plain_text
 from adapters.slack.mrkdwn import to_mrkdwn
-from adapters.slack.refs import BadButtonValue, ThreadRef
+from adapters.slack.refs import ThreadRef
+from bot import buttons
+from bot.buttons import BadButton
 from bot.knowledge.indexer import IndexSummary
 from bot.settings import SlackSettings
 from bot.types import Answer, Audience, ConversationKey, Escalation, Source
+from tests.adapters.worst_cases import SIGNER
 
 SOURCES = [Source(1, "Returns & refunds", "https://shop.test/returns?a=1", "returns", "Opened items"),
            Source(2, "Shipping", "", "shipping")]
-REF = ThreadRef("C1", "1700000000.000100")
+REF = ThreadRef("C1", "1700000000.000100", asker="U1", signer=SIGNER)
 
 
 def answer(mode="generated", text="You can return it within 30 days [1].", sources=SOURCES, offer_human=True):
@@ -64,7 +67,8 @@ def test_answer_has_text_numbered_sources_and_feedback_then_human():
     assert actions(built) == [("Helpful", blocks.HELPFUL), ("Not helpful", blocks.NOT_HELPFUL),
                               ("Talk to a human", blocks.TALK_TO_HUMAN)]
     human = built[-1]["elements"][-1]
-    assert ThreadRef.decode(human["value"]) == ThreadRef("C1", "1700000000.000100", "a1")
+    assert SIGNER.open(human["value"]) == buttons.ButtonClaim(buttons.HUMAN, "C1", "1700000000.000100", "a1", "U1")
+    assert SIGNER.open(built[-1]["elements"][0]["value"]).action == buttons.HELPFUL
     assert "style" not in human
 
 
@@ -103,7 +107,7 @@ def test_apology_has_the_human_button():
 
 
 def test_every_button_value_fits_slack_limit():
-    built = blocks.answer_blocks(answer(), ThreadRef("C" * 20, "1" * 20, "a" * 32))
+    built = blocks.answer_blocks(answer(), ThreadRef("C" * 20, "1" * 20, "a" * 32, asker="U" * 20, signer=SIGNER))
     assert all(len(e["value"]) <= 2000 for b in built if b["type"] == "actions" for e in b["elements"])
 
 
@@ -117,17 +121,17 @@ def escalation(last_answer=None) -> Escalation:
 
 def test_escalation_post_has_asker_question_answer_sources_link_mention_and_resolve():
     built = blocks.escalation_blocks(escalation(answer()), permalink="https://t.slack.com/archives/C1/p1",
-                                     support_mention=blocks.support_mention("S0SUPPORT"))
+                                     support_mention=blocks.support_mention("S0SUPPORT"), resolve_value="sealed-e1")
     text = json.dumps(built)
     for expected in ("<!subteam^S0SUPPORT> <@U1>", "> Can I return &lt;this&gt;?", "The bot's answer",
                      "*Sources*", "<https://t.slack.com/archives/C1/p1|Open the thread>"):
         assert expected in text, expected
     assert actions(built) == [("Mark resolved", blocks.MARK_RESOLVED)]
-    assert built[-1]["elements"][0]["value"] == "e1"
+    assert built[-1]["elements"][0]["value"] == "sealed-e1"
 
 
 def test_resolved_post_drops_the_button_and_names_the_resolver():
-    built = blocks.escalation_blocks(escalation(), permalink="", support_mention="")
+    built = blocks.escalation_blocks(escalation(), permalink="", support_mention="", resolve_value="r")
     resolved = blocks.resolved_blocks(built, "U9")
     assert actions(resolved) == [] and "Resolved by <@U9>" in json.dumps(resolved)
     assert "Thread 1700000000.000100" in json.dumps(built)
@@ -174,8 +178,8 @@ def test_audience_and_admin_come_from_settings_by_id():
 
 def test_a_foreign_button_value_is_refused_clearly():
     try:
-        ThreadRef.decode("garbage")
-    except BadButtonValue as exc:
-        assert "not a supportbot button value" in str(exc)
+        SIGNER.open("garbage")
+    except BadButton as exc:
+        assert "not signed by this bot" in str(exc) and exc.reply == buttons.FORGED
     else:
-        raise AssertionError("expected BadButtonValue")
+        raise AssertionError("expected BadButton")

@@ -12,6 +12,11 @@ def _button(message: dict, action_id: str) -> dict:
                 if e["action_id"] == action_id)
 
 
+async def _subject(harness, value: str) -> str:
+    """The answer or hand-over id a sealed button value is about."""
+    return (await harness.bot.button_signer()).open(value).subject
+
+
 async def _answered_thread(harness, question="How long do refunds take?") -> tuple[str, dict]:
     thread = await harness.mention(question)
     [reply] = harness.slack.messages(PUBLIC, thread)
@@ -46,7 +51,7 @@ async def test_talk_to_a_human_posts_to_staff_quiets_the_thread_and_resolve_reen
 
     await harness.press(blocks.MARK_RESOLVED, resolve["value"], user=AGENT, channel=STAFF,
                         message={"ts": staff_post["ts"], "blocks": staff_post["blocks"]})
-    escalation = await harness.bot.records.find_escalation(resolve["value"])
+    escalation = await harness.bot.records.find_escalation(await _subject(harness, resolve["value"]))
     assert escalation.resolved_by == AGENT
     [staff_post] = harness.slack.messages(STAFF)
     assert not any(b["type"] == "actions" for b in staff_post["blocks"])
@@ -62,7 +67,7 @@ async def test_a_second_press_does_not_post_a_second_hand_over(harness):
     _, reply = await _answered_thread(harness)
     value = _button(reply, blocks.TALK_TO_HUMAN)["value"]
     await harness.press(blocks.TALK_TO_HUMAN, value, message=reply)
-    await harness.press(blocks.TALK_TO_HUMAN, value, user="UOTHER", message=reply)
+    await harness.press(blocks.TALK_TO_HUMAN, value, user=AGENT, channel=PUBLIC, message=reply)
     assert len(harness.slack.messages(STAFF)) == 1
     private = harness.slack.calls("response_url")[-1].args
     assert private["response_type"] == "ephemeral" and "already with our support team" in private["text"]
@@ -72,10 +77,10 @@ async def test_a_second_resolver_is_told_who_resolved_it_first(harness):
     _, reply = await _answered_thread(harness)
     await harness.press(blocks.TALK_TO_HUMAN, _button(reply, blocks.TALK_TO_HUMAN)["value"], message=reply)
     [staff_post] = harness.slack.messages(STAFF)
-    escalation_id = _button(staff_post, blocks.MARK_RESOLVED)["value"]
-    await harness.press(blocks.MARK_RESOLVED, escalation_id, user=AGENT, channel=STAFF)
-    await harness.press(blocks.MARK_RESOLVED, escalation_id, user="ULATE", channel=STAFF)
-    assert (await harness.bot.records.find_escalation(escalation_id)).resolved_by == AGENT
+    resolve = _button(staff_post, blocks.MARK_RESOLVED)["value"]
+    await harness.press(blocks.MARK_RESOLVED, resolve, user=AGENT, channel=STAFF)
+    await harness.press(blocks.MARK_RESOLVED, resolve, user="ULATE", channel=STAFF)
+    assert (await harness.bot.records.find_escalation(await _subject(harness, resolve))).resolved_by == AGENT
     assert f"<@{AGENT}> resolved this already" in harness.slack.calls("response_url")[-1].args["text"]
 
 
@@ -91,11 +96,11 @@ async def test_when_the_staff_channel_is_unreachable_the_asker_is_told_and_the_t
 
 async def test_feedback_is_recorded_with_the_prompt_version_and_acknowledged_privately(harness):
     _, reply = await _answered_thread(harness)
-    answer_id = _button(reply, blocks.HELPFUL)["value"]
-    await harness.press(blocks.HELPFUL, answer_id, message=reply)
-    await harness.press(blocks.NOT_HELPFUL, answer_id, user="UOTHER", message=reply)
-    votes = {f.user_id: f for f in await harness.bot.records.feedback_for(answer_id)}
-    assert votes[ASKER].helpful is True and votes["UOTHER"].helpful is False
+    helpful, not_helpful = _button(reply, blocks.HELPFUL)["value"], _button(reply, blocks.NOT_HELPFUL)["value"]
+    await harness.press(blocks.HELPFUL, helpful, message=reply)
+    await harness.press(blocks.NOT_HELPFUL, not_helpful, user=AGENT, message=reply)
+    votes = {f.user_id: f for f in await harness.bot.records.feedback_for(await _subject(harness, helpful))}
+    assert votes[ASKER].helpful is True and votes[AGENT].helpful is False
     assert votes[ASKER].prompt_version == harness.bot.prompts.current().version
     acks = harness.slack.calls("response_url")
     assert [a.args["response_type"] for a in acks] == ["ephemeral", "ephemeral"]
@@ -103,12 +108,16 @@ async def test_feedback_is_recorded_with_the_prompt_version_and_acknowledged_pri
     assert "helped" in acks[0].args["text"] and "Talk to a human" in acks[1].args["text"]
 
 
-async def test_feedback_on_an_unknown_answer_says_so(harness):
-    await harness.press(blocks.HELPFUL, "no-such-answer")
+async def test_feedback_on_an_answer_no_longer_kept_says_so(harness):
+    _, reply = await _answered_thread(harness)
+    helpful = _button(reply, blocks.HELPFUL)["value"]
+    answer_key = harness.bot.state.redis.key("answer-id", await _subject(harness, helpful))
+    await harness.bot.state.redis.run(lambda r: r.delete(answer_key))  # expired
+    await harness.press(blocks.HELPFUL, helpful, message=reply)
     assert "can no longer find that answer" in harness.slack.calls("response_url")[0].args["text"]
 
 
 async def test_a_button_value_from_elsewhere_gets_a_clear_reply(harness):
     await harness.press(blocks.TALK_TO_HUMAN, "not json")
-    assert "older message" in harness.slack.calls("response_url")[0].args["text"]
+    assert "isn't one I recognise" in harness.slack.calls("response_url")[0].args["text"]
     assert harness.slack.messages(STAFF) == []

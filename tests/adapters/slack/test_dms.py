@@ -12,7 +12,8 @@ from adapters.slack.mrkdwn import escape
 import pytest
 
 from adapters.slack import blocks
-from adapters.slack.delivery import HANDED_OVER, STREAM_PIECE
+from adapters.slack.delivery import STREAM_PIECE
+from bot.speaking import HANDED_OVER
 from bot.answering.generation import ClaudeAnswerer
 from tests.adapters.slack.conftest import make_harness
 from tests.adapters.slack.harness import ASKER, DM, PUBLIC, new_ts

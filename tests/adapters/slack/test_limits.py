@@ -15,7 +15,8 @@ from tests.adapters import worst_cases
 from tests.adapters.slack.harness import PUBLIC, STAFF
 from tests.fakes.slack_rules import block_errors
 
-REF = ThreadRef("C0123456789", "1700000000.000100", worst_cases.ANSWER_ID)
+REF = ThreadRef("C0123456789", "1700000000.000100", worst_cases.ANSWER_ID, asker=worst_cases.USER_ID,
+                signer=worst_cases.SIGNER)
 
 
 def intact(text: str) -> bool:
@@ -75,7 +76,7 @@ def test_a_source_without_room_for_its_address_keeps_its_title():
 def test_a_hand_over_of_a_4000_character_question_and_a_long_answer_fits():
     escalation = worst_cases.escalation(ConversationKey("slack", "C1", "1700000000.000100"))
     built = blocks.escalation_blocks(escalation, permalink="https://t.slack.com/archives/C1/p1700000000000100",
-                                     support_mention=blocks.support_mention("S0SUPPORT"))
+                                     support_mention=blocks.support_mention("S0SUPPORT"), resolve_value="r")
     assert block_errors(built) == []
     assert all(intact(t) for t in section_texts(built))
     assert len(built) <= blocks.MAX_BLOCKS

@@ -6,7 +6,7 @@ import json
 
 from adapters.slack import blocks
 from adapters.slack.refs import ThreadRef
-from tests.adapters.slack.harness import AUTO, PUBLIC
+from tests.adapters.slack.harness import ASKER, AUTO, PUBLIC
 from tests.conftest import STAFF_CANARY
 
 
@@ -29,8 +29,10 @@ async def test_mention_gets_a_threaded_reply_with_sources_and_buttons(harness):
     assert "1. <https://" in sources[0]["elements"][0]["text"]
     labels = [b["text"]["text"] for b in _buttons(reply)]
     assert labels == ["Helpful", "Not helpful", "Talk to a human"]
-    ref = ThreadRef.decode(_buttons(reply)[2]["value"])
-    assert (ref.channel, ref.thread) == (PUBLIC, thread) and ref.answer_id == _buttons(reply)[0]["value"]
+    signer = await harness.bot.button_signer()
+    human, helpful = signer.open(_buttons(reply)[2]["value"]), signer.open(_buttons(reply)[0]["value"])
+    assert (human.channel, human.thread, human.asker) == (PUBLIC, thread, ASKER)
+    assert human.subject == helpful.subject and await harness.bot.records.find_answer(human.subject)
 
 
 async def test_follow_up_in_the_thread_needs_no_mention_and_uses_the_memory(harness):
