@@ -23,7 +23,6 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_settings import (
@@ -34,8 +33,22 @@ from pydantic_settings import (
 )
 
 # Re-exported: the adapters and tests import every settings section from here.
+from bot.answering.settings import LLMSettings, RetrievalSettings, ThroughputSettings  # noqa: F401
+from bot.knowledge.settings import (  # noqa: F401
+    ChunkingSettings,
+    EmbeddingSettings,
+    KnowledgeSource,
+    WeaviateSettings,
+)
 from bot.ops.settings import OpsSettings
 from bot.platform_settings import DiscordSettings, SlackSettings  # noqa: F401
+from bot.state.settings import (  # noqa: F401
+    ButtonSettings,
+    CacheSettings,
+    MemorySettings,
+    RateLimitSettings,
+    RedisSettings,
+)
 
 # The folder holding the `bot` package: the checkout, with config/ and prompts/ beside it.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -50,283 +63,6 @@ _file_values: ContextVar[dict[str, Any]] = ContextVar("supportbot_file_values", 
 
 class SettingsError(Exception):
     """Settings that cannot be used, with a message that says what to change."""
-
-
-class KnowledgeSource(BaseModel):
-    """A folder (or a single JSONL corpus) of policy documents, or a LangChain document loader
-    (bot/knowledge/connectors.py), and who may read it."""
-
-    model_config = {"extra": "forbid"}
-    path: Path | None = None
-    loader: str | None = Field(
-        None, description="'package.module:ClassName' of a LangChain document loader, instead of a "
-        "path, e.g. 'langchain_community.document_loaders:SitemapLoader' (the connectors extra)")
-    options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for the loader")
-    name: str | None = Field(None, description="the loader's name in document ids and messages "
-                             "(default: the class name); keep it stable, ids are made from it")
-    url_key: str = Field("source", description="the loader's metadata key holding each page's URL")
-    title_key: str = Field("title", description="the loader's metadata key holding each page's title")
-    audience: Literal["public", "staff"] = "public"
-    base_url: str | None = Field(
-        None, description="where these documents are published; a document with no url of its own "
-        "links to base_url + its path in the folder without the extension (store-hours.md -> "
-        "<base_url>/store-hours)",
-    )
-
-    @model_validator(mode="after")
-    def _path_or_loader(self) -> KnowledgeSource:
-        if (self.path is None) == (self.loader is None):
-            raise ValueError("give each [[knowledge]] source either a path (a folder of documents) or a "
-                             "loader ('package.module:ClassName' of a LangChain document loader), not both")
-        if self.loader is not None and (":" not in self.loader or "." not in self.loader.split(":")[0]):
-            raise ValueError(f"loader {self.loader!r} must be 'package.module:ClassName', for example "
-                             "'langchain_community.document_loaders:SitemapLoader'")
-        return self
-
-    @property
-    def label(self) -> str:
-        """How messages name this source: its folder, or its loader."""
-        if self.path is not None:
-            return str(self.path)
-        return f"loader {self.name or self.loader.rsplit(':', 1)[-1]}"  # type: ignore[union-attr]
-
-    @field_validator("base_url")
-    @classmethod
-    def _base_url_is_http(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https:// (for example https://help.example.com/policies)")
-        return url
-
-
-class ChunkingSettings(BaseModel):
-    model_config = {"extra": "forbid"}
-    chunk_size: int = Field(1000, ge=200, le=8000, description="characters per chunk")
-    chunk_overlap: int = Field(150, ge=0, le=2000)
-
-    @model_validator(mode="after")
-    def _overlap_smaller_than_chunk(self) -> ChunkingSettings:
-        if self.chunk_overlap >= self.chunk_size:
-            raise ValueError("chunk_overlap must be smaller than chunk_size")
-        return self
-
-
-class RetrievalSettings(BaseModel):
-    model_config = {"extra": "forbid"}
-    top_k: int = Field(6, ge=1, le=50, description="passages given to the answerer")
-    candidates: int = Field(50, ge=5, le=1000, description="results per search before fusion")
-    alpha: float = Field(0.5, ge=0.0, le=1.0, description="1 = vector only, 0 = BM25 only")
-    min_similarity: float = Field(
-        0.46, ge=-1.0, le=1.0,
-        description="grounding threshold: best passage's cosine similarity below this declines",
-    )
-    max_context_chars: int = Field(7000, ge=500, le=100_000)
-    # A message in a thread is searched on its own words and with the thread's earlier messages;
-    # these weigh its own words in the blended ranking (the rest goes to the thread's context).
-    follow_up_question_weight: float = Field(
-        0.2, ge=0.0, le=1.0, description="own words' weight for a message that points back"
-    )
-    new_question_weight: float = Field(
-        0.5, ge=0.0, le=1.0, description="own words' weight for a message that reads as new"
-    )
-    document_support_weight: float = Field(
-        0.5, ge=0.0, le=2.0,
-        description="share of a page's second-best passage score added to each of its passages",
-    )
-    min_agreement: float = Field(
-        0.2, ge=-1.0, le=1.0,
-        description="a new-looking message grounded only by the thread's context needs this "
-        "cosine between its own words and one of the passages the context found",
-    )
-    decline_model: dict[str, float] = Field(
-        default_factory=dict,
-        description="weights of the decline model (bot/answering/decline.py) as `supportbot eval` "
-        "fits them: answer when bias + sum(weight * signal) >= 0; empty: the min_similarity / "
-        "min_agreement rule",
-    )
-    languages: list[str] = Field(
-        default_factory=lambda: ["en"],
-        description="ISO 639-1 codes of the languages the knowledge base is written in; a question "
-        "clearly in another gets prompts/language.md and a human (empty: no check)",
-    )
-
-    @field_validator("decline_model")
-    @classmethod
-    def _decline_signals(cls, model: dict[str, float]) -> dict[str, float]:
-        from bot.answering.decline import FEATURES
-
-        unknown = sorted(set(model) - {*FEATURES, "bias"})
-        if unknown:
-            raise ValueError(f"unknown signal(s) {', '.join(unknown)}; the model knows "
-                             f"{', '.join(FEATURES)} and bias")
-        return model
-
-    @field_validator("languages")
-    @classmethod
-    def _language_codes(cls, codes: list[str]) -> list[str]:
-        for code in codes:
-            if not (len(code) == 2 and code.isalpha() and code.islower()):
-                raise ValueError(f"{code!r} is not a two-letter ISO 639-1 code such as 'en' or 'fr'")
-        return codes
-
-
-class EmbeddingSettings(BaseModel):
-    model_config = {"extra": "forbid"}
-    provider: str = Field(
-        "local-minilm",
-        description="'local-minilm' (bundled, offline) or 'package.module:ClassName' of any "
-        "LangChain Embeddings class",
-    )
-    options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for it")
-    batch_size: int = Field(4, ge=1, le=1024, description="texts per model call")
-
-
-class ThroughputSettings(BaseModel):
-    """How a burst of questions shares the machine (README "Scale out")."""
-    model_config = {"extra": "forbid"}
-    max_preparing: int = Field(
-        8, ge=1, le=256, description="questions whose retrieval runs at once; the rest wait their turn "
-        "in arrival order, so each answer waits for its own retrieval, not the whole burst's")
-    query_batching: bool = Field(True, description="embed concurrent questions in one model call")
-    query_batch_max: int = Field(32, ge=1, le=1024, description="texts in one batched embedding call")
-    query_batch_window_ms: float = Field(
-        2.0, ge=0, le=100, description="how long a burst's batch waits for more texts (a lone one: not at all)")
-
-
-class LLMSettings(BaseModel):
-    model_config = {"extra": "forbid"}
-    model: str = Field(
-        "claude-sonnet-4-5",
-        description="a model name, 'provider:model' (any provider of LangChain's init_chat_model, "
-        "e.g. 'bedrock_converse:…', 'openai:gpt-4.1') or 'package.module:ClassName' of a chat model",
-    )
-    options: dict[str, Any] = Field(default_factory=dict,
-                                    description="keyword arguments passed to the chat model class")
-    base_url: str | None = None
-    max_tokens: int = Field(800, ge=50, le=8192)
-    temperature: float = Field(0.2, ge=0.0, le=1.0)
-    timeout_s: float = Field(30.0, gt=0, le=600)
-    max_retries: int = Field(1, ge=0, le=10)
-    rewrite_followups: bool = Field(True, description="rewrite follow-ups with the model")
-
-
-class MemorySettings(BaseModel):
-    model_config = {"extra": "forbid"}
-    max_turns: int = Field(8, ge=0, le=100)
-    max_chars: int = Field(4000, ge=0, le=100_000)
-    ttl_s: int = Field(7 * 24 * 3600, ge=60)
-
-
-class CacheSettings(BaseModel):
-    model_config = {"extra": "forbid"}
-    enabled: bool = True
-    ttl_s: int = Field(24 * 3600, ge=1)
-    semantic: bool = Field(
-        False, description="also answer paraphrases of cached questions (off until measured)"
-    )
-    semantic_min_similarity: float = Field(0.95, ge=0.5, le=1.0)
-    semantic_backend: Literal["auto", "vector-index", "in-process"] = Field(
-        "auto", description="how paraphrases are found: a Redis vector index (needs the query engine: "
-        "Redis 8 or Redis Stack), a comparison in the bot's process, or auto (the index when the "
-        "server has it)",
-    )
-    semantic_max_entries: int = Field(
-        500, ge=1, le=100_000, description="in-process comparison only: questions kept per scope "
-        "(the vector index keeps every cached answer until it expires)")
-    wait_for_leader_s: float = Field(
-        30.0, ge=0, le=600,
-        description="how long a repeat question waits for an identical one already being answered",
-    )
-
-
-class RedisSettings(BaseModel):
-    model_config = {"extra": "forbid"}
-    key_prefix: str = Field("supportbot:", min_length=1)
-    connect_timeout_s: float = Field(0.5, gt=0, le=30)
-    socket_timeout_s: float = Field(0.5, gt=0, le=30)
-    retry_after_s: float = Field(
-        5.0, gt=0, le=600, description="after a failure, how long to skip Redis before trying again"
-    )
-    max_connections: int = Field(
-        1000, ge=10, le=100_000, description="per worker; redis-py's default of 100 is too few under load"
-    )
-    event_ttl_s: int = Field(3600, ge=60, description="how long a platform event id is remembered")
-    claim_budget_s: float = Field(
-        0.3, gt=0, le=10, description="how long claiming an event id in Redis may take; past it the "
-        "claim is kept in this worker's memory instead (a retried delivery is then not answered)")
-    answer_ttl_s: int = Field(
-        30 * 24 * 3600, ge=3600, description="how long answers stay findable for buttons"
-    )
-    lock_ttl_s: float = Field(
-        30.0, ge=1, le=600, description="how long the /reindex lock outlives a worker that died holding "
-        "it; a running reindex renews it every third of this"
-    )
-    answer_log_max: int = Field(
-        100_000, ge=100, le=10_000_000, description="questions kept in the answer log `supportbot "
-        "report` reads (also trimmed to answer_ttl_s)")
-
-
-class RateLimitSettings(BaseModel):
-    model_config = {"extra": "forbid"}
-    enabled: bool = True
-    burst: int = Field(5, ge=1, le=1000, description="questions a user may ask back to back")
-    per_minute: float = Field(6.0, gt=0, le=6000, description="sustained questions per minute")
-
-
-class ButtonSettings(BaseModel):
-    """Signed buttons (bot/buttons.py): every button value is sealed with this secret."""
-
-    model_config = {"extra": "forbid"}
-    secret: SecretStr | None = Field(
-        None, description="HMAC key for button values, 16+ characters; unset = made on first start and "
-        "kept in Redis (<key_prefix>button-secret), or in <data_dir>/button-secret without Redis")
-    ttl_s: int = Field(30 * 24 * 3600, ge=3600, description="how long a posted button keeps working")
-
-    @field_validator("secret")
-    @classmethod
-    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
-        if secret is not None and 0 < len(secret.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters (for example: python -c \"import secrets; "
-                             "print(secrets.token_urlsafe(32))\")")
-        return secret
-
-
-class WeaviateSettings(BaseModel):
-    """Weaviate as the policy index. Unset url: the embedded local index is used instead."""
-
-    model_config = {"extra": "forbid"}
-    url: str | None = Field(
-        None, description="REST endpoint, e.g. http://localhost:8080 or https://<cluster>.weaviate.cloud; "
-        "WEAVIATE_URL is used when this is not set",
-    )
-    grpc_host: str | None = Field(None, description="default: the url's host (grpc-<host> on Weaviate Cloud)")
-    grpc_port: int | None = Field(None, ge=1, le=65535, description="default: 50051, or 443 for https")
-    grpc_secure: bool | None = Field(None, description="default: true when the url is https")
-    api_key: SecretStr | None = Field(None, description="Weaviate Cloud or API-key auth; or WEAVIATE_API_KEY")
-    collection: str = Field(
-        "SupportbotPolicies", pattern=r"^[A-Z][A-Za-z0-9_]{0,120}$",
-        description="the alias searches use; full rebuilds create <collection>_v<generation> behind it",
-    )
-    init_timeout_s: float = Field(3.0, gt=0, le=60, description="connecting and startup checks")
-    query_timeout_s: float = Field(5.0, gt=0, le=300, description="one search or read")
-    insert_timeout_s: float = Field(30.0, gt=0, le=600, description="one batch write or schema change")
-    batch_size: int = Field(200, ge=1, le=5000, description="objects per batch request")
-    refresh_s: float = Field(2.0, ge=0, le=3600,
-                             description="how soon another process's reindex is noticed (generation)")
-    drop_grace_s: float = Field(
-        60.0, ge=0, le=86_400,
-        description="how long a collection (or team tenant) replaced by a full rebuild is kept, so "
-        "searches that started on it finish; keep it above refresh_s + query_timeout_s",
-    )
-    multi_tenancy: bool = Field(
-        False, description="one knowledge base per Slack workspace / Discord server (Weaviate tenants)",
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_http(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https:// (for example http://localhost:8080)")
-        return url.rstrip("/") if url else url
 
 
 def _default_knowledge() -> list[KnowledgeSource]:
