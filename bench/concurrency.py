@@ -77,9 +77,12 @@ async def ask_all(bot, texts: list[str]) -> list:
 
 async def one_run(bot, fake, texts: list[str]) -> dict[str, float]:
     asked_before = fake.requests_served()
-    started = time.perf_counter()
+    model_cpu = fake.cpu_seconds()
+    started, cpu = time.perf_counter(), time.process_time()
     answers = await ask_all(bot, texts)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    model_cpu = fake.cpu_seconds() - model_cpu
     modes = {mode: sum(a.mode == mode for a in answers) for mode in {a.mode for a in answers}}
     require(len(answers) == len(texts) and modes.get("generated", 0) == len(texts),
             f"{len(texts)} questions, answers by mode {modes}: not all answered by the model")
@@ -87,7 +90,8 @@ async def one_run(bot, fake, texts: list[str]) -> dict[str, float]:
     require(asked == len(texts), f"the model was asked {asked} times for {len(texts)} questions")
     per_answer = [a.timings_ms["total"] / 1000 for a in answers]
     return {"wall": wall, "median": statistics.median(per_answer), "p95": percentile(per_answer, 0.95),
-            "max": max(per_answer)}
+            "max": max(per_answer), "cpu_ms": cpu / len(texts) * 1000, "model_cpu_ms": model_cpu / len(texts) * 1000,
+            "load": os.getloadavg()[0]}
 
 
 def serial_retrieval(bot, texts: list[str]) -> float:
@@ -114,8 +118,9 @@ async def bench(args, variants: dict[str, object], fake) -> tuple[dict[str, list
                 figures = await one_run(bots[name], fake, questions(args.questions, 10 * run + turn + 1))
                 runs[name].append(figures)
                 print(f"run {run + 1}, {name}: wall {figures['wall']:.2f} s, answer time median "
-                      f"{figures['median']:.2f} s, p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s",
-                      flush=True)
+                      f"{figures['median']:.2f} s, p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s; "
+                      f"CPU per answer: bot process {figures['cpu_ms']:.1f} ms, fake model process "
+                      f"{figures['model_cpu_ms']:.1f} ms; load average {figures['load']:.1f}", flush=True)
             print(f"run {run + 1}: serial retrieval work {retrieval[-1]:.2f} s", flush=True)
     finally:
         for bot in bots.values():
@@ -169,6 +174,8 @@ def report(args, runs: dict[str, list[dict[str, float]]], retrieval: list[float]
         print(f"  wall time, all at once    {spread(wall)}")
         print(f"  answer time median        {spread(medians)}")
         print(f"  answer time p95           {spread([r['p95'] for r in figures])}")
+        print(f"  bot process CPU / answer  {spread([r['cpu_ms'] for r in figures], 'ms', 1)}")
+        print(f"  model process CPU / answer {spread([r['model_cpu_ms'] for r in figures], 'ms', 1)}")
         print(f"  ratio wall / (delay + serial retrieval work)  "
               f"{statistics.median(wall) / (args.delay + statistics.median(retrieval)):.2f}")
         if first is None:

@@ -10,6 +10,7 @@ question really reached the model.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from multiprocessing.connection import Connection
 
 from tests.fakes import anthropic_server
@@ -24,8 +25,10 @@ def _serve(conn: Connection, text: str, delay: float) -> None:
     reply = anthropic_server.Reply(text, chunk_size=32, delay=delay)  # two pieces, `delay` apart
     with anthropic_server.FakeAnthropic(default=reply) as fake:
         conn.send(fake.base_url)
-        while conn.recv() != "stop":
-            conn.send(len(fake.requests))
+        while (asked := conn.recv()) != "stop":
+            # The CPU this process (all its threads) has used: it shares the machine's cores with
+            # the bot, so a bench reports it beside the bot's own.
+            conn.send(time.process_time() if asked == "cpu" else len(fake.requests))
 
 
 class ModelProcess:
@@ -46,6 +49,11 @@ class ModelProcess:
 
     def requests_served(self) -> int:
         self._conn.send("count")
+        return self._conn.recv()
+
+    def cpu_seconds(self) -> float:
+        """CPU time the fake model's process has used so far (user + system, all threads)."""
+        self._conn.send("cpu")
         return self._conn.recv()
 
     def __exit__(self, *exc: object) -> None:

@@ -30,7 +30,8 @@ from bot.answering.generation import ChatAnswerer
 from bot.answering.policy_retriever import PolicyRetriever
 from bot.answering.prompt_text import history_block, is_no_answer, may_become_no_answer, passages_block, question_block
 from bot.answering.retrieval import Retrieval, Retriever
-from bot.answering.standalone import deterministic_standalone
+from bot.answering.standalone import deterministic_standalone, split_standalone
+from bot.knowledge.batching import BatchedQueryEmbeddings
 from bot.knowledge.embeddings import embed_query
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.ops.observer import Observer
@@ -169,12 +170,27 @@ class AnswerChain:
     async def _retrieve(self, question: Question, config: RunnableConfig) -> Question:
         """PolicyRetriever's run (audience and tenant fixed by the inquiry), keeping the whole
         Retrieval: grounding and the extractive answer need its signals and query vector."""
+        embedded = 0.0
+        if question.vector is None:
+            started = time.perf_counter()
+            question.vector = await self._batched_vector(question.standalone)
+            embedded = (time.perf_counter() - started) * 1000 if question.vector is not None else 0.0
         retriever = PolicyRetriever(retriever=self.retriever, audience=question.inquiry.audience,
                                     tenant=question.inquiry.tenant, run_blocking=self._run_blocking)
         found: list[Retrieval] = []
         await retriever.ainvoke(question.standalone, config, vector=question.vector, retrieval_sink=found)
         question.retrieval = found[0]
+        if embedded:
+            question.retrieval.timings_ms["embed"] = embedded
         return question
+
+    async def _batched_vector(self, standalone: str) -> Any:
+        """The question's vector from the query batcher, awaited on the event loop, when the
+        retrieval will use it as it is (a question without thread context); else None and the
+        retrieval embeds on the preparation pool."""
+        if not isinstance(self.embeddings, BatchedQueryEmbeddings) or split_standalone(standalone)[1]:
+            return None
+        return await self.embeddings.aembed_vector(standalone)
 
     # ----- ground, generate, cite ------------------------------------------------------------
 

@@ -175,6 +175,20 @@ class BatchedQueryEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_array([text])[0].tolist()
 
+    async def aembed_vector(self, text: str) -> np.ndarray:
+        """One text's vector, awaited on the event loop: no thread is held while the text waits for
+        its batch, so every question of a burst can queue at once and batches fill up (a thread
+        per waiting question would cap a batch at the number of threads)."""
+        return await self.batcher.acall(text)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await self.aembed_vector(text)).tolist()
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        if len(texts) > self.bypass_over:
+            return await asyncio.to_thread(self.embed_documents, texts)
+        return [vector.tolist() for vector in await asyncio.gather(*map(self.aembed_vector, texts))]
+
     def close(self) -> None:
         self.batcher.close()
 

@@ -110,3 +110,30 @@ async def test_failed_rewrite_falls_back_to_the_deterministic_one(bot, fake):
     fake.queue(HttpError(529, "overloaded_error"), Reply("Yes [1]."))
     answer = await bot.answer(inquiry("and for opened ones?", thread="t-rw2"))
     assert "What is your return policy?" in answer.standalone_question and answer.grounded
+
+
+async def test_streamed_pieces_are_parsed_on_the_event_loop_as_str_output_parser_would():
+    """The answer chain's parser takes each piece's text without LangChain's thread hop per piece,
+    and yields exactly what StrOutputParser yields."""
+    import threading
+
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.output_parsers import StrOutputParser
+
+    from bot.answering.generation import InlineStrOutputParser
+
+    def model():
+        return GenericFakeChatModel(messages=iter([AIMessage(content="Opened items can be returned [1].")]))
+
+    threads: list[str] = []
+
+    class Watching(InlineStrOutputParser):
+        def parse_result(self, result, *, partial=False):
+            threads.append(threading.current_thread().name)
+            return super().parse_result(result, partial=partial)
+
+    inline = [piece async for piece in (model() | Watching()).astream("q")]
+    standard = [piece async for piece in (model() | StrOutputParser()).astream("q")]
+    assert inline == standard and len(inline) > 3
+    assert set(threads) == {threading.current_thread().name}

@@ -64,3 +64,42 @@ async def test_the_bot_retrieves_on_the_preparation_pool_through_the_query_batch
     assert isinstance(bot.embeddings, BatchedQueryEmbeddings)
     assert bot.embeddings.batcher.items_run >= 3  # the questions' texts went through the batcher
     await bot.close()
+
+
+async def test_a_lone_question_is_embedded_once_awaited_on_the_event_loop(sample_settings, embeddings):
+    """The question's text waits for its batch on the event loop (no preparation thread held), and
+    the search on the pool uses that vector instead of embedding the question again."""
+    bot = build_test_bot(sample_settings, embeddings)
+    batcher = bot.embeddings.batcher
+    enqueued_from: list[str] = []
+    enqueue = batcher._enqueue
+
+    def recording(item, *, wait):
+        enqueued_from.append((item, threading.current_thread().name))
+        return enqueue(item, wait=wait)
+
+    batcher._enqueue = recording
+    questions = ("Can I return sale items?", "How long does a refund take?", "Do you ship to Canada?")
+    answers = await asyncio.gather(*(bot.answer(inquiry(question)) for question in questions))
+    assert all(a.mode == "extractive" and a.sources for a in answers)
+    # Each question's text: once, from the loop's thread (the extractive answer then embeds its
+    # passages' sentences on the pool, as before).
+    loop_thread = threading.current_thread().name
+    assert sorted(item for item, _ in enqueued_from if item in questions) == sorted(questions)
+    assert {name for item, name in enqueued_from if item in questions} == {loop_thread}
+    assert all(a.timings_ms["embed"] > 0 for a in answers)
+    await bot.close()
+
+
+async def test_a_follow_up_with_thread_context_is_embedded_by_the_retrieval(sample_settings, embeddings):
+    bot = build_test_bot(sample_settings, embeddings)
+    thread = "t-follow-up"
+    await bot.answer(inquiry("Can I return an opened tent?", thread=thread))
+    # The message and the message with its thread: two texts, embedded from the pool's thread.
+    enqueue, seen = bot.embeddings.batcher._enqueue, []
+    bot.embeddings.batcher._enqueue = lambda item, *, wait: seen.append(
+        (item, threading.current_thread().name)) or enqueue(item, wait=wait)
+    answer = await bot.answer(inquiry("and for a sleeping bag?", thread=thread))
+    asked = [(item, name) for item, name in seen if "sleeping bag" in item]
+    assert len(asked) == 2 and all(name.startswith("prepare") for _, name in asked)
+    await bot.close()

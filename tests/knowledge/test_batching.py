@@ -187,3 +187,41 @@ def test_batched_embeddings_equal_the_models_own(embeddings):
     assert batched.batcher.batches_run < len(texts)  # concurrent questions shared model calls
     assert batched.embed_documents([]) == []
     batched.close()
+
+
+async def test_questions_awaited_on_the_loop_share_batches_beyond_any_thread_count(embeddings):
+    """aembed_vector holds no thread while a text waits: 40 questions awaited at once fill batches
+    of up to max_batch (a thread per waiting question would cap a batch at the pool's size)."""
+    batched = BatchedQueryEmbeddings(embeddings, max_batch=16, window_s=0.002)
+    texts = [f"Can I return item {n} after 30 days?" for n in range(40)]
+    vectors = await asyncio.gather(*(batched.aembed_vector(t) for t in texts))
+    for text, vector in zip(texts, vectors):
+        assert np.allclose(vector, embed_query(embeddings, text), atol=1e-4)
+    assert batched.batcher.items_run == 40 and batched.batcher.batches_run <= 40 // 8
+    assert await batched.aembed_query(texts[0]) == pytest.approx(list(vectors[0]), abs=1e-4)
+    assert [np.asarray(v) for v in await batched.aembed_documents(texts[:3])][2] == pytest.approx(vectors[2], abs=1e-4)
+    batched.close()
+
+
+async def test_a_cancelled_awaiting_question_leaves_its_batch(embeddings):
+    calls: list[list[str]] = []
+    gate = threading.Event()
+
+    class Recording:
+        def embed_documents(self, texts):
+            calls.append(list(texts))
+            gate.wait(5)
+            return [[float(len(t))] for t in texts]
+
+    batched = BatchedQueryEmbeddings(Recording(), window_s=0.0)  # type: ignore[arg-type]
+    first = asyncio.ensure_future(batched.aembed_vector("first"))
+    await asyncio.sleep(0.05)  # the first batch is running (held by the gate)
+    dropped = asyncio.ensure_future(batched.aembed_vector("dropped"))
+    kept = asyncio.ensure_future(batched.aembed_vector("kept"))
+    await asyncio.sleep(0.05)
+    dropped.cancel()
+    await asyncio.sleep(0.05)
+    gate.set()
+    assert list(await first) == [5.0] and list(await kept) == [4.0]
+    assert calls == [["first"], ["kept"]]
+    batched.close()
