@@ -17,6 +17,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.answering.decline import model_answers
+from bot.answering.reranking import candidate_features, rerank
 from bot.answering.standalone import is_follow_up, split_standalone
 from bot.knowledge.embeddings import embed_texts
 from bot.knowledge.keywords import keyword_tokens
@@ -165,6 +166,16 @@ def rank(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
     return support_by_document(ranked, settings.document_support_weight)
 
 
+def ranked_for(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
+               settings: RetrievalSettings, own_words: str = "", earlier: Sequence[str] = ()) -> list[SearchHit]:
+    """rank(), then the re-ranker when one is configured (reranking.py): the product's order."""
+    ranked = rank(own, with_context, follow_up, settings)
+    if not settings.rerank_model:
+        return ranked
+    features = candidate_features(ranked, own, with_context, follow_up, own_words, earlier)
+    return rerank(ranked, features, settings.rerank_model)
+
+
 def distinct_passages(ranked: Sequence[SearchHit], count: int) -> list[SearchHit]:
     """The best `count` hits with different text: near-identical versions of a page would
     otherwise fill the answerer's passages with one line six times (doc2dial has such pages)."""
@@ -201,7 +212,7 @@ class Retriever:
         top_k = self.settings.top_k
         with_context = self._search(texts[1], vectors[1], audience) if earlier else []
         follow_up = bool(earlier) and is_follow_up(own_words)
-        ranked = rank(own, with_context, follow_up, self.settings)
+        ranked = ranked_for(own, with_context, follow_up, self.settings, own_words, earlier)
         if not earlier:
             query_vector = vectors[0]
             signals = own_signals(own, own_words, top_k)
