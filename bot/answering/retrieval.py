@@ -17,6 +17,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.answering.decline import model_answers
+from bot.answering.keyword_sets import keyword_set, share
 from bot.answering.reranking import candidate_features, rerank
 from bot.answering.standalone import is_follow_up, split_standalone
 from bot.knowledge.embeddings import embed_texts
@@ -38,6 +39,10 @@ class GroundingSignals:
     keyword: float = 0.0  # best BM25 score per distinct query word: how much of the question a page holds
     margin: float = 0.0  # best page's cosine minus the next page's: one clear page, or many alike
     methods_agree: bool = False  # the meaning search and the keyword search put the same page first
+    # How much of the question one passage (with its title) holds, and one page's passages together:
+    # an off-topic request shares a word or two with some page, an answerable question most of them.
+    passage_words: float = 0.0
+    page_words: float = 0.0
 
 
 @dataclass
@@ -105,10 +110,18 @@ def own_signals(own: Sequence[SearchHit], own_words: str, top_k: int) -> Groundi
     first, second = ([*sorted(best_by_page.values(), reverse=True), -1.0])[:2]
     by_meaning = max(own, key=lambda hit: hit.similarity).chunk.document_id
     by_keyword = max(own, key=lambda hit: hit.keyword_score)
-    words = max(1, len(set(keyword_tokens(own_words))))
+    question = frozenset(keyword_tokens(own_words))
+    words = max(1, len(question))
+    passage_words, page_held = 0.0, {}
+    for hit in own:
+        held = question & (keyword_set(hit.chunk.text) | keyword_set(hit.chunk.title))
+        passage_words = max(passage_words, share(question, held))
+        page_held[hit.chunk.document_id] = page_held.get(hit.chunk.document_id, frozenset()) | held
     return GroundingSignals(
         own=best_similarity(own[:top_k]), keyword=by_keyword.keyword_score / words, margin=first - second,
         methods_agree=by_keyword.keyword_score > 0 and by_keyword.chunk.document_id == by_meaning,
+        passage_words=passage_words,
+        page_words=max((share(question, held) for held in page_held.values()), default=0.0),
     )
 
 
