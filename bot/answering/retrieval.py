@@ -18,6 +18,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.answering.decline import model_answers
 from bot.answering.keyword_sets import keyword_set, share
+from bot.answering.reranking import applies as reranker_applies
 from bot.answering.reranking import candidate_features, rerank
 from bot.answering.standalone import is_follow_up, split_standalone
 from bot.knowledge.embeddings import embed_texts
@@ -181,9 +182,9 @@ def rank(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
 
 def ranked_for(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
                settings: RetrievalSettings, own_words: str = "", earlier: Sequence[str] = ()) -> list[SearchHit]:
-    """rank(), then the re-ranker when one is configured (reranking.py): the product's order."""
+    """rank(), then the re-ranker when one is configured and applies (reranking.py): the product's order."""
     ranked = rank(own, with_context, follow_up, settings)
-    if not settings.rerank_model:
+    if not settings.rerank_model or not reranker_applies(follow_up, bool(with_context)):
         return ranked
     features = candidate_features(ranked, own, with_context, follow_up, own_words, earlier)
     return rerank(ranked, features, settings.rerank_model)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answering.decline import fit_decline_model
-from bot.answering.reranking import candidate_features, fit_reranker, rerank
+from bot.answering.reranking import applies, candidate_features, fit_reranker, rerank
 from bot.answering.retrieval import distinct_passages, grounded_by_thread, is_grounded_by, rank
 from bot.answering.standalone import split_standalone
 from bot.evaluation.baselines import distinct_documents
@@ -149,7 +149,7 @@ class _Reranking:
 
     def __init__(self, results: list[CaseResult], base: RetrievalSettings, locator: PassageLocator | None) -> None:
         self.base, self.locator = base, locator
-        self.cases = []  # (index in results, case, ranked hits, features, targets)
+        self.cases = []  # (index in results, case, ranked hits, features, targets, ordered by the re-ranker)
         for number, result in enumerate(results):
             retrieval = result.retrieval
             if result.case.kind != ANSWERABLE or retrieval is None:
@@ -159,7 +159,10 @@ class _Reranking:
             ranked = rank(retrieval.own_hits, retrieval.context_hits, follow_up, base)
             features = candidate_features(ranked, retrieval.own_hits, retrieval.context_hits, follow_up,
                                           own_words, earlier)
-            self.cases.append((number, result.case, ranked, features, self._targets(result.case, ranked)))
+            # Every question teaches the fit; those the re-ranker does not order (applies()) are
+            # measured by the blend. Fitting on the ordered ones alone lost a little on held-out folds.
+            self.cases.append((number, result.case, ranked, features, self._targets(result.case, ranked),
+                               applies(follow_up, bool(retrieval.context_hits))))
 
     def _targets(self, case, ranked) -> np.ndarray:
         """Passages overlapping the gold passage; without a gold passage, the gold page's."""
@@ -181,8 +184,8 @@ class _Reranking:
         if not chosen:
             return {}
         ranks, covered, domains = [], [], []
-        for _, case, ranked, features, _ in chosen:
-            ordered = rerank(ranked, features, model) if model else ranked
+        for _, case, ranked, features, _, reranked in chosen:
+            ordered = rerank(ranked, features, model) if model and reranked else ranked
             ranks.append(gold_rank(distinct_documents([h.chunk.document_id for h in ordered]), case.gold_doc_ids) or 0)
             covered.append(self._coverage(case, distinct_passages(ordered, self.base.top_k)))
             domains.append(case.domain)

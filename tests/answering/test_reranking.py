@@ -113,3 +113,15 @@ def test_the_retriever_orders_by_a_configured_reranker(sample_settings, embeddin
     assert second.ranked[0].chunk.document_id == last_page
     assert [h.chunk.id for h in second.ranked] != [h.chunk.id for h in first.ranked]
     assert second.hits[0].chunk.id == second.ranked[0].chunk.id  # the answerer gets the model's first
+
+
+def test_a_new_question_in_a_thread_keeps_the_blend_and_a_reply_is_reranked():
+    own = [_hit("a", "pa", 1.0, 0.7), _hit("b", "pb", 0.5, 0.6)]
+    context = [_hit("b", "pb", 1.0, 0.6), _hit("a", "pa", 0.2, 0.5)]
+    settings = RetrievalSettings(rerank_model={"blend": -1.0}, document_support_weight=0.0)  # reverses the blend
+    blended = [h.chunk.id for h in ranked_for(own, context, False, settings.model_copy(update={"rerank_model": {}}))]
+    assert [h.chunk.id for h in ranked_for(own, context, False, settings, "new question")] == blended
+    plain_reply = [h.chunk.id for h in ranked_for(own, context, True, settings.model_copy(update={"rerank_model": {}}))]
+    assert [h.chunk.id for h in ranked_for(own, context, True, settings, "yes")] == plain_reply[::-1]
+    first = [h.chunk.id for h in ranked_for(own, [], False, settings, "first message")]
+    assert first == ["b", "a"]  # no thread: the model orders it
