@@ -28,6 +28,12 @@ from bot.settings import RetrievalSettings
 from bot.types import Audience
 
 
+# The decline signals read the best passages of each search to this depth, whatever top_k gives
+# the answerer: the decline model and the thresholds were fitted on it, so giving the answerer
+# more passages (top_k 8 lifts the gold passage's coverage) leaves every decision as it was.
+SIGNAL_DEPTH = 6
+
+
 @dataclass(frozen=True)
 class GroundingSignals:
     """What the decline rule looks at, kept so the thresholds can be calibrated offline."""
@@ -223,18 +229,17 @@ class Retriever:
         vectors = [np.asarray(vector)] if reuse else embed_texts(self.embeddings, texts)
         embedded = time.perf_counter()
         own = self._search(texts[0], vectors[0], audience)
-        top_k = self.settings.top_k
         with_context = self._search(texts[1], vectors[1], audience) if earlier else []
         follow_up = bool(earlier) and is_follow_up(own_words)
         ranked = ranked_for(own, with_context, follow_up, self.settings, own_words, earlier)
         if not earlier:
             query_vector = vectors[0]
-            signals = own_signals(own, own_words, top_k)
+            signals = own_signals(own, own_words, SIGNAL_DEPTH)
         else:
-            signals = thread_signals(own, with_context, follow_up, top_k, own_words)
+            signals = thread_signals(own, with_context, follow_up, SIGNAL_DEPTH, own_words)
             query_vector = vectors[0] if own_weight(follow_up, self.settings) >= 0.5 else vectors[1]
         searched = time.perf_counter()
-        hits = distinct_passages(ranked, top_k)
+        hits = distinct_passages(ranked, self.settings.top_k)
         return Retrieval(
             question=question, hits=hits, ranked=ranked, signals=signals, own_hits=own,
             context_hits=with_context,

@@ -125,3 +125,12 @@ def test_a_new_question_in_a_thread_keeps_the_blend_and_a_reply_is_reranked():
     assert [h.chunk.id for h in ranked_for(own, context, True, settings, "yes")] == plain_reply[::-1]
     first = [h.chunk.id for h in ranked_for(own, [], False, settings, "first message")]
     assert first == ["b", "a"]  # no thread: the model orders it
+
+
+def test_more_passages_for_the_answerer_leave_the_decline_signals_alone(sample_settings, embeddings):
+    index = LocalHybridIndex(sample_settings.index_dir)
+    question = "How long do refunds take?"
+    six, eight = (Retriever(index, embeddings, sample_settings.retrieval.model_copy(update={"top_k": k}))
+                  .retrieve(question, Audience.PUBLIC) for k in (6, 8))
+    assert len(six.hits) == 6 and len(eight.hits) == 8 and eight.hits[:6] == six.hits
+    assert eight.signals == six.signals and eight.grounded == six.grounded
