@@ -3,8 +3,11 @@
 One cosine threshold cannot tell "How do I renew my licence?" from a CDC question that happens to
 share words with a page; several signals together do better: how close the best passage is in
 meaning, how many of the question's keywords the best page holds (BM25 per query word), whether
-the meaning search and the keyword search agree on the page, and how far the best page stands
-above the next.
+the meaning search and the keyword search agree on the page, how far the best page stands
+above the next, and what share of the question's keywords one passage (passage_words) and one
+page's passages (page_words) hold. The last two took held-out declines from 0.83 to 0.93
+(unanswerable) and 0.946 to 0.97 (off-topic): a CDC question or a banking request shares a word
+or two with some government page, an answerable question most of its words.
 
 The model is a logistic regression fitted by the evaluation (bot/evaluation/folds.py) on
 questions asked outside a thread (answerable versus unanswerable and off-topic), so it stays
@@ -27,14 +30,14 @@ import numpy as np
 if TYPE_CHECKING:  # retrieval.py imports this module to decide
     from bot.answering.retrieval import GroundingSignals
 
-FEATURES = ("own", "keyword", "margin", "methods_agree")
+FEATURES = ("own", "keyword", "margin", "methods_agree", "passage_words", "page_words")
 RIDGE = 1e-2  # keeps the fit finite when a signal separates the tuning questions perfectly
 NEWTON_STEPS = 50
 
 
 def feature_vector(signals: GroundingSignals) -> np.ndarray:
     return np.array([signals.own, float(np.log1p(max(signals.keyword, 0.0))), signals.margin,
-                     float(signals.methods_agree)], dtype=np.float64)
+                     float(signals.methods_agree), signals.passage_words, signals.page_words], dtype=np.float64)
 
 
 def model_answers(model: Mapping[str, float], signals: GroundingSignals) -> bool:

@@ -17,12 +17,21 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.answering.decline import model_answers
+from bot.answering.keyword_sets import keyword_set, share
+from bot.answering.reranking import applies as reranker_applies
+from bot.answering.reranking import candidate_features, rerank
 from bot.answering.standalone import is_follow_up, split_standalone
 from bot.knowledge.embeddings import embed_texts
 from bot.knowledge.keywords import keyword_tokens
 from bot.knowledge.stores.protocol import PolicyIndex, SearchHit, SearchQuery
 from bot.settings import RetrievalSettings
 from bot.types import Audience
+
+
+# The decline signals read the best passages of each search to this depth, whatever top_k gives
+# the answerer: the decline model and the thresholds were fitted on it, so giving the answerer
+# more passages (top_k 8 lifts the gold passage's coverage) leaves every decision as it was.
+SIGNAL_DEPTH = 6
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,10 @@ class GroundingSignals:
     keyword: float = 0.0  # best BM25 score per distinct query word: how much of the question a page holds
     margin: float = 0.0  # best page's cosine minus the next page's: one clear page, or many alike
     methods_agree: bool = False  # the meaning search and the keyword search put the same page first
+    # How much of the question one passage (with its title) holds, and one page's passages together:
+    # an off-topic request shares a word or two with some page, an answerable question most of them.
+    passage_words: float = 0.0
+    page_words: float = 0.0
 
 
 @dataclass
@@ -104,10 +117,18 @@ def own_signals(own: Sequence[SearchHit], own_words: str, top_k: int) -> Groundi
     first, second = ([*sorted(best_by_page.values(), reverse=True), -1.0])[:2]
     by_meaning = max(own, key=lambda hit: hit.similarity).chunk.document_id
     by_keyword = max(own, key=lambda hit: hit.keyword_score)
-    words = max(1, len(set(keyword_tokens(own_words))))
+    question = frozenset(keyword_tokens(own_words))
+    words = max(1, len(question))
+    passage_words, page_held = 0.0, {}
+    for hit in own:
+        held = question & (keyword_set(hit.chunk.text) | keyword_set(hit.chunk.title))
+        passage_words = max(passage_words, share(question, held))
+        page_held[hit.chunk.document_id] = page_held.get(hit.chunk.document_id, frozenset()) | held
     return GroundingSignals(
         own=best_similarity(own[:top_k]), keyword=by_keyword.keyword_score / words, margin=first - second,
         methods_agree=by_keyword.keyword_score > 0 and by_keyword.chunk.document_id == by_meaning,
+        passage_words=passage_words,
+        page_words=max((share(question, held) for held in page_held.values()), default=0.0),
     )
 
 
@@ -165,6 +186,16 @@ def rank(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
     return support_by_document(ranked, settings.document_support_weight)
 
 
+def ranked_for(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
+               settings: RetrievalSettings, own_words: str = "", earlier: Sequence[str] = ()) -> list[SearchHit]:
+    """rank(), then the re-ranker when one is configured and applies (reranking.py): the product's order."""
+    ranked = rank(own, with_context, follow_up, settings)
+    if not settings.rerank_model or not reranker_applies(follow_up, bool(with_context)):
+        return ranked
+    features = candidate_features(ranked, own, with_context, follow_up, own_words, earlier)
+    return rerank(ranked, features, settings.rerank_model)
+
+
 def distinct_passages(ranked: Sequence[SearchHit], count: int) -> list[SearchHit]:
     """The best `count` hits with different text: near-identical versions of a page would
     otherwise fill the answerer's passages with one line six times (doc2dial has such pages)."""
@@ -198,18 +229,17 @@ class Retriever:
         vectors = [np.asarray(vector)] if reuse else embed_texts(self.embeddings, texts)
         embedded = time.perf_counter()
         own = self._search(texts[0], vectors[0], audience)
-        top_k = self.settings.top_k
         with_context = self._search(texts[1], vectors[1], audience) if earlier else []
         follow_up = bool(earlier) and is_follow_up(own_words)
-        ranked = rank(own, with_context, follow_up, self.settings)
+        ranked = ranked_for(own, with_context, follow_up, self.settings, own_words, earlier)
         if not earlier:
             query_vector = vectors[0]
-            signals = own_signals(own, own_words, top_k)
+            signals = own_signals(own, own_words, SIGNAL_DEPTH)
         else:
-            signals = thread_signals(own, with_context, follow_up, top_k, own_words)
+            signals = thread_signals(own, with_context, follow_up, SIGNAL_DEPTH, own_words)
             query_vector = vectors[0] if own_weight(follow_up, self.settings) >= 0.5 else vectors[1]
         searched = time.perf_counter()
-        hits = distinct_passages(ranked, top_k)
+        hits = distinct_passages(ranked, self.settings.top_k)
         return Retrieval(
             question=question, hits=hits, ranked=ranked, signals=signals, own_hits=own,
             context_hits=with_context,

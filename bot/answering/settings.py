@@ -41,6 +41,11 @@ class RetrievalSettings(BaseModel):
         "fits them: answer when bias + sum(weight * signal) >= 0; empty: the min_similarity / "
         "min_agreement rule",
     )
+    rerank_model: dict[str, float] = Field(
+        default_factory=dict,
+        description="weights of the re-ranker (bot/answering/reranking.py) as `supportbot eval` fits "
+        "them: candidates ordered by sum(weight * feature); empty: blend and page support alone",
+    )
     languages: list[str] = Field(
         default_factory=lambda: ["en"],
         description="ISO 639-1 codes of the languages the knowledge base is written in; a question "
@@ -56,6 +61,17 @@ class RetrievalSettings(BaseModel):
         if unknown:
             raise ValueError(f"unknown signal(s) {', '.join(unknown)}; the model knows "
                              f"{', '.join(FEATURES)} and bias")
+        return model
+
+    @field_validator("rerank_model")
+    @classmethod
+    def _rerank_features(cls, model: dict[str, float]) -> dict[str, float]:
+        from bot.answering.reranking import FEATURES
+
+        unknown = sorted(set(model) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown feature(s) {', '.join(unknown)}; the re-ranker knows "
+                             f"{', '.join(FEATURES)}")
         return model
 
     @field_validator("languages")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
-from bot.answering.retrieval import is_grounded
+from bot.answering.retrieval import SIGNAL_DEPTH, is_grounded
 from bot.knowledge.embeddings import embed_query
 from bot.knowledge.stores.protocol import PolicyIndex, SearchQuery
 from bot.settings import RetrievalSettings
@@ -61,7 +61,7 @@ class Baseline:
         elapsed = (time.perf_counter() - started) * 1000
         # The other side's candidates come back with a score of 0: they are not this ranking.
         ranked = [hit for hit in hits if hit.score > 0]
-        answered = is_grounded(ranked[: self.settings.top_k], self.settings.min_similarity) if self.declines else None
+        answered = is_grounded(ranked[:SIGNAL_DEPTH], self.settings.min_similarity) if self.declines else None
         return BaselineResult(distinct_documents([h.chunk.document_id for h in ranked]), answered, elapsed)
 
 

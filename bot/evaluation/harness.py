@@ -72,7 +72,7 @@ async def run_evaluation(settings: Settings, request: EvalRequest, *, embeddings
     progress("cross-validate", 0, 1)
     dev = [r for r in results if not r.case.check]
     if request.folds > 1:
-        report["cross_validation"] = cross_validate(dev, eval_settings.retrieval, request.folds)
+        report["cross_validation"] = cross_validate(dev, eval_settings.retrieval, request.folds, corpus.texts)
     report["paraphrase_cache"] = paraphrase_figures(dev, bot.embeddings, settings.cache.semantic_min_similarity,
                                                     corpus.texts)
     progress("cross-validate", 1, 1)

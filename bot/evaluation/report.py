@@ -84,15 +84,37 @@ CV_LABELS = {"top1": "gold document in top 1", "top5": "gold document in top 5",
              "offtopic_declined_rate": "off-topic declined",
              "model.answered_rate": "decline model: answerable answered",
              "model.unanswerable_declined_rate": "decline model: unanswerable declined",
-             "model.offtopic_declined_rate": "decline model: off-topic declined"}
+             "model.offtopic_declined_rate": "decline model: off-topic declined",
+             "blend.top1": "configured blend: gold document in top 1",
+             "rerank.top1": "re-ranker: gold document in top 1",
+             "blend.top5": "configured blend: gold document in top 5",
+             "rerank.top5": "re-ranker: gold document in top 5",
+             "blend.coverage": "configured blend: gold passage covered",
+             "rerank.coverage": "re-ranker: gold passage covered"}
 
 
 def cross_validation_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     summary = lookup(report, "cross_validation.summary") or {}
     keys = [k for k in CV_LABELS if k in summary] + sorted(k for k in summary if k not in CV_LABELS)
-    rows = [[CV_LABELS.get(key, key.replace("top5.", "top 5, ")),
+    rows = [[CV_LABELS.get(key, _cv_label(key)),
              *(fmt(summary[key][stat]) for stat in ("mean", "min", "max", "std"))] for key in keys]
     return ["held-out figure", "mean", "min", "max", "std"], rows
+
+
+def _cv_label(key: str) -> str:
+    scope, _, rest = key.rpartition("top")
+    label = {"blend.": "configured blend: ", "rerank.": "re-ranker: "}.get(scope, scope)
+    return label + rest.replace("1.", "top 1, ").replace("5.", "top 5, ")
+
+
+def rerank_model_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """The re-ranker's weights per feature: fitted on all questions and the range over folds."""
+    on_all = lookup(report, "cross_validation.rerank_model_on_all") or {}
+    folds = lookup(report, "cross_validation.rerank_models") or []
+    rows = [[feature, f"{weight:+.3f}",
+             f"{min(f[feature] for f in folds):+.3f} .. {max(f[feature] for f in folds):+.3f}" if folds else "–"]
+            for feature, weight in on_all.items()]
+    return ["feature", "weight (all questions)", "weight range over folds"], rows
 
 
 def decline_model_rows(report: dict) -> tuple[list[str], list[list[str]]]:
@@ -134,8 +156,16 @@ def sections(report: dict) -> list[tuple[str, tuple[list[str], list[list[str]]],
         ("Decline model (answer when bias + sum of weight x signal >= 0)", decline_model_rows(report),
          "Signals of the message's own search: own = best passage's cosine; keyword = log(1 + best BM25 "
          "per query word); margin = best page's cosine minus the next page's; methods_agree = 1 when "
-         "meaning and keyword search put the same page first. Weights fitted on first messages, the "
+         "meaning and keyword search put the same page first; passage_words / page_words = share of the "
+         "question's keywords that one passage (with its title) / one page's passages hold. Weights fitted on first messages, the "
          "bias so that 96% of the tuning questions that can be answered are (with the thread rule)."),
+        ("Re-ranker (candidates ordered by sum of weight x feature)", rerank_model_rows(report),
+         "Features of each candidate passage from the two searches (bot/answering/reranking.py): blend = "
+         "the configured blend and page support score (weight includes the fixed anchor); own_/context_ = "
+         "that search's fused score, cosine, BM25 over its best, and cosine below its best; page_ = the "
+         "page's best and second-best fused scores and log(1 + its passages found); title_/text_ = share of "
+         "the message's (thread's) keywords in the page title or passage; follow_up_ = the same, for replies. "
+         "Fitted listwise on the tuning folds' answerable questions toward the passages holding the answer."),
         ("Thread checks and languages", check_rows(report),
          "`new_topic`: a dialogue's first question asked in another dialogue's thread; `offtopic_in_thread`: "
          "an off-topic request asked in a dev thread; `language: xx`: dev questions translated into xx."),

@@ -29,6 +29,22 @@ def test_own_signals_read_margin_keyword_strength_and_agreement_from_the_candida
     assert not split.methods_agree
 
 
+def _passage(document_id: str, text: str, title: str = "T") -> SearchHit:
+    chunk = Chunk(id=f"{document_id}-{text}", document_id=document_id, index=0, text=text, title=title,
+                  url="u", audience="public", headings=(title,), content_hash="h")
+    return SearchHit(chunk=chunk, score=0.5, similarity=0.5, keyword_score=1.0)
+
+
+def test_own_signals_measure_how_much_of_the_question_a_passage_and_a_page_hold():
+    # "renew", "passport", "fee": one passage holds two with its title, the page all three.
+    hits = [_passage("passports", "Send the form by mail.", title="Renew a passport"),
+            _passage("passports", "The fee is 130 dollars."), _passage("weather", "Rain in Paris.")]
+    signals = own_signals(hits, "renew passport fee", top_k=6)
+    assert signals.passage_words == pytest.approx(2 / 3) and signals.page_words == pytest.approx(1.0)
+    off_topic = own_signals(hits, "book a table for dinner", top_k=6)
+    assert off_topic.passage_words == 0.0 and off_topic.page_words == 0.0
+
+
 def test_no_candidates_give_signals_that_decline():
     assert own_signals([], "anything", top_k=6).own == -1.0
 

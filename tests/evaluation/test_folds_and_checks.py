@@ -9,7 +9,7 @@ from bot.answering.retrieval import GroundingSignals, Retrieval
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE, EvalCase, load_questions
 from bot.evaluation.folds import cross_validate, fold_of
 from bot.evaluation.paraphrase import paraphrase_figures
-from bot.evaluation.report import decline_model_rows
+from bot.evaluation.report import cross_validation_rows, decline_model_rows, rerank_model_rows
 from bot.evaluation.runner import CaseResult
 from bot.evaluation.threads import NEW_TOPIC, OFFTOPIC_IN_THREAD, thread_checks
 from bot.knowledge.stores.protocol import SearchHit
@@ -74,6 +74,14 @@ def test_cross_validation_fits_on_other_folds_and_reports_the_spread():
     assert len(report["decline_models"]) == 4 and report["decline_model_on_all"]["own"] > 0
     header, rows = decline_model_rows({"cross_validation": report})
     assert rows[0][0] == "own" and rows[-1][0] == "bias" and ".." in rows[0][2]
+    # The re-ranker too: fitted per fold, judged beside the configured blend, weights in the report.
+    assert len(report["rerank_models"]) == 4 and {"blend.top1", "rerank.top1", "rerank.top5.x"} <= set(summary)
+    assert summary["blend.top1"]["mean"] == 0.0  # the gold page is second by the blend
+    assert summary["rerank.top1"]["mean"] == 1.0  # the fit learnt to lift it (lower own score here)
+    header, rows = rerank_model_rows({"cross_validation": report})
+    assert rows[0][0] == "blend" and ".." in rows[0][2] and len(rows) == len(report["rerank_model_on_all"])
+    labels = [row[0] for row in cross_validation_rows({"cross_validation": report})[1]]
+    assert "re-ranker: gold document in top 1" in labels and "re-ranker: top 5, x" in labels
 
 
 def _case(n: int, history=(), kind=ANSWERABLE, group=None) -> EvalCase:

@@ -1,0 +1,136 @@
+"""The re-ranker: its features from two searches, the order its weights give, and its fit."""
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from bot.answering.reranking import ANCHOR, FEATURES, candidate_features, fit_reranker, rerank
+from bot.answering.retrieval import Retriever, ranked_for
+from bot.knowledge.splitting import Chunk
+from bot.knowledge.stores.local import LocalHybridIndex
+from bot.knowledge.stores.protocol import SearchHit
+from bot.settings import RetrievalSettings
+from bot.types import Audience
+
+
+def _hit(chunk_id: str, document_id: str, score: float, similarity: float, keyword: float = 0.0,
+         title: str = "Page", text: str = "text") -> SearchHit:
+    chunk = Chunk(id=chunk_id, document_id=document_id, index=0, text=text, title=title, url="u",
+                  audience="public", headings=(title,), content_hash="h")
+    return SearchHit(chunk=chunk, score=score, similarity=similarity, keyword_score=keyword)
+
+
+def _column(features: np.ndarray, name: str) -> list[float]:
+    return [round(float(v), 6) for v in features[:, FEATURES.index(name)]]
+
+
+def test_features_read_both_searches_the_page_and_the_title():
+    own = [_hit("a1", "passports", 1.0, 0.70, keyword=8.0, title="Renew a passport", text="renew passport by mail"),
+           _hit("b1", "fees", 0.4, 0.50, keyword=2.0, title="Fees")]
+    context = [_hit("a2", "passports", 1.0, 0.60, title="Renew a passport"),
+               _hit("a1", "passports", 0.5, 0.55, title="Renew a passport", text="renew passport by mail")]
+    ranked = ranked_for(own, context, follow_up=False, settings=RetrievalSettings())
+    features = candidate_features(ranked, own, context, False, "renew passport", ["fees for kids"])
+    assert features.shape == (3, len(FEATURES))
+    rows = {hit.chunk.id: row for hit, row in zip(ranked, features)}
+    a1, a2, b1 = rows["a1"], rows["a2"], rows["b1"]
+    value = lambda row, name: row[FEATURES.index(name)]  # noqa: E731
+    assert value(a1, "in_own") == value(a1, "in_context") == 1.0
+    assert value(a2, "in_own") == 0.0 and value(a2, "own_cosine") == pytest.approx(0.50)  # own search's floor
+    assert value(b1, "own_keyword") == pytest.approx(0.25)  # BM25 over the best BM25 of the search
+    assert value(a1, "own_gap") == 0.0 and value(b1, "own_gap") == pytest.approx(-0.20)
+    assert value(a2, "page_passages") == pytest.approx(np.log1p(2))  # two passports passages found
+    assert value(a2, "page_context_second") == pytest.approx(0.5)
+    assert value(a1, "title_own") == pytest.approx(1.0)  # "renew" and "passport" are both in the title
+    assert value(b1, "title_thread") == pytest.approx(1 / 2)  # "fee" of "fee", "kid"
+    assert value(a1, "text_own") == pytest.approx(1.0) and value(b1, "text_own") == 0.0
+    assert value(a1, "own_position") == 1.0 and value(a1, "context_position") == 0.5
+    assert _column(features, "follow_up_context_score") == [0.0, 0.0, 0.0]  # not a reply
+
+
+def test_rerank_orders_by_the_weights_and_keeps_ties_in_their_order():
+    ranked = [_hit("a", "pa", 0.9, 0.6), _hit("b", "pb", 0.8, 0.5), _hit("c", "pc", 0.7, 0.4)]
+    features = np.zeros((3, len(FEATURES)))
+    features[:, FEATURES.index("title_own")] = [0.0, 1.0, 0.5]
+    features[:, FEATURES.index("blend")] = [0.9, 0.8, 0.7]
+    by_title = rerank(ranked, features, {"title_own": 1.0})
+    assert [h.chunk.id for h in by_title] == ["b", "c", "a"]
+    shares = [h.score for h in by_title]  # the softmax of the model's scores: 0..1, best first
+    assert sum(shares) == pytest.approx(1.0) and shares[0] / shares[1] == pytest.approx(np.exp(0.5))
+    by_blend = rerank(ranked, features, {"blend": 1.0, "title_own": 0.1})
+    assert [h.chunk.id for h in by_blend] == ["a", "b", "c"]
+    assert [h.chunk.id for h in rerank(ranked, features, {"own_cosine": 1.0})] == ["a", "b", "c"]  # all 0
+
+
+def test_the_fit_recovers_a_known_ordering_on_held_out_questions():
+    rng = np.random.default_rng(3)
+    hidden = np.zeros(len(FEATURES))
+    hidden[FEATURES.index("title_own")], hidden[FEATURES.index("own_cosine")] = 4.0, 6.0
+    hidden[FEATURES.index("page_passages")] = -2.0
+
+    def questions(n):
+        features, targets = [], []
+        for _ in range(n):
+            x = rng.normal(size=(30, len(FEATURES)))
+            target = np.zeros(30)
+            target[np.argmax(x @ hidden)] = 1.0
+            features.append(x)
+            targets.append(target)
+        return features, targets
+
+    tuning, tuning_targets = questions(300)
+    model = fit_reranker(tuning, tuning_targets, anchor=0.0)
+    assert model["own_cosine"] > model["title_own"] > 1.0 > 0 > model["page_passages"]
+    assert max(abs(model[name]) for name in FEATURES if hidden[FEATURES.index(name)] == 0) < 1.0
+    held_out, held_out_targets = questions(200)
+    firsts = [np.argmax(x @ np.array([model[name] for name in FEATURES])) == np.argmax(t)
+              for x, t in zip(held_out, held_out_targets)]
+    assert np.mean(firsts) > 0.9
+    anchored = fit_reranker(tuning, tuning_targets)
+    assert anchored["blend"] == pytest.approx(model["blend"] + ANCHOR, abs=1e-3)
+
+
+def test_the_fit_needs_a_target():
+    with pytest.raises(ValueError, match="no question"):
+        fit_reranker([np.zeros((3, len(FEATURES)))], [np.zeros(3)])
+
+
+def test_settings_refuse_an_unknown_feature():
+    with pytest.raises(ValidationError, match="title_own"):
+        RetrievalSettings(rerank_model={"title_onw": 1.0})
+
+
+def test_the_retriever_orders_by_a_configured_reranker(sample_settings, embeddings):
+    index = LocalHybridIndex(sample_settings.index_dir)
+    question = "Can I return an opened item after 30 days?"
+    plain = Retriever(index, embeddings, sample_settings.retrieval.model_copy(update={"rerank_model": {}}))
+    first = plain.retrieve(question, Audience.PUBLIC)
+    # A model that prefers the last-ranked page's passages puts them first: the order is the model's.
+    last_page = first.ranked[-1].chunk.document_id
+    weights = {"blend": -1.0}
+    reranked = Retriever(index, embeddings, sample_settings.retrieval.model_copy(update={"rerank_model": weights}))
+    second = reranked.retrieve(question, Audience.PUBLIC)
+    assert second.ranked[0].chunk.document_id == last_page
+    assert [h.chunk.id for h in second.ranked] != [h.chunk.id for h in first.ranked]
+    assert second.hits[0].chunk.id == second.ranked[0].chunk.id  # the answerer gets the model's first
+
+
+def test_a_new_question_in_a_thread_keeps_the_blend_and_a_reply_is_reranked():
+    own = [_hit("a", "pa", 1.0, 0.7), _hit("b", "pb", 0.5, 0.6)]
+    context = [_hit("b", "pb", 1.0, 0.6), _hit("a", "pa", 0.2, 0.5)]
+    settings = RetrievalSettings(rerank_model={"blend": -1.0}, document_support_weight=0.0)  # reverses the blend
+    blended = [h.chunk.id for h in ranked_for(own, context, False, settings.model_copy(update={"rerank_model": {}}))]
+    assert [h.chunk.id for h in ranked_for(own, context, False, settings, "new question")] == blended
+    plain_reply = [h.chunk.id for h in ranked_for(own, context, True, settings.model_copy(update={"rerank_model": {}}))]
+    assert [h.chunk.id for h in ranked_for(own, context, True, settings, "yes")] == plain_reply[::-1]
+    first = [h.chunk.id for h in ranked_for(own, [], False, settings, "first message")]
+    assert first == ["b", "a"]  # no thread: the model orders it
+
+
+def test_more_passages_for_the_answerer_leave_the_decline_signals_alone(sample_settings, embeddings):
+    index = LocalHybridIndex(sample_settings.index_dir)
+    question = "How long do refunds take?"
+    six, eight = (Retriever(index, embeddings, sample_settings.retrieval.model_copy(update={"top_k": k}))
+                  .retrieve(question, Audience.PUBLIC) for k in (6, 8))
+    assert len(six.hits) == 6 and len(eight.hits) == 8 and eight.hits[:6] == six.hits
+    assert eight.signals == six.signals and eight.grounded == six.grounded
