@@ -8,6 +8,7 @@ workers can run behind a load balancer: every piece of state lives in the servic
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -23,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.convert import PLATFORM
 from adapters.slack.listeners import register_all
 from adapters.slack.observability import bind_log_context
-from adapters.slack.runtime import Runtime
+from adapters.slack.runtime import EVENT_LEASE, Runtime
 from bot.service import SupportBot
 from bot.settings import SlackSettings
 
@@ -56,7 +57,7 @@ def build_app(bot: SupportBot, slack: SlackSettings, *, client: AsyncWebClient |
     )
     rt = Runtime(bot=bot, slack=slack)
     app.middleware(bind_log_context)
-    app.middleware(_drop_retried_deliveries(bot))
+    app.middleware(_drop_retried_deliveries(bot, slack.hold_ack_s))
     app.error(_log_error)
     register_all(app, rt)
     return app, rt
@@ -77,18 +78,35 @@ class StrictRequestVerification(AsyncRequestVerification):
         return await super().async_process(req=req, resp=resp, next=next)
 
 
-def _drop_retried_deliveries(bot: SupportBot):
-    async def drop_retried_deliveries(body: dict[str, Any], request, next) -> BoltResponse | None:
-        """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num says which attempt);
-        the event id is claimed in Redis, so exactly one worker answers it."""
+def _drop_retried_deliveries(bot: SupportBot, hold_ack_s: float):
+    async def drop_retried_deliveries(body: dict[str, Any], request, context, next) -> BoltResponse | None:
+        """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num says which attempt),
+        and one whose worker died before acknowledging it. The event is leased in Redis
+        (bot/state/leases.py), so exactly one worker answers it, and a retry after a worker died
+        finds the lease lapsed and answers it.
+
+        Bolt acknowledges an event before its listener runs; the acknowledgement is held back
+        here until the reply was posted or `hold_ack_s` passed, so that a worker killed while
+        answering leaves the delivery unacknowledged, and Slack retries it to another worker.
+        """
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not event_id:
+            return await next()
+        started = time.monotonic()
         retry = bool(_header(request, "x-slack-retry-num"))
-        if event_id and not await bot.first_delivery(PLATFORM, event_id, retry=retry):
+        lease = await bot.lease_delivery(PLATFORM, event_id, retry=retry, wait_s=hold_ack_s if retry else 0.0)
+        if lease is None:
             log.info("dropped a repeated Slack delivery", event_id=event_id,
                      retry_num=_header(request, "x-slack-retry-num"),
                      retry_reason=_header(request, "x-slack-retry-reason"))
             return BoltResponse(status=200, body="")
-        return await next()
+        context[EVENT_LEASE] = lease
+        response = await next()
+        if response is None or response.status != 200:  # no listener took it, or it failed: Slack
+            await lease.release()                         # retries, and the retry must be let in
+            return response
+        await lease.wait_settled(hold_ack_s - (time.monotonic() - started))
+        return response
 
     return drop_retried_deliveries
 

@@ -145,6 +145,9 @@ class EventLease:
         if self.settled:
             return
         self.deduper.local.keep(self.key)
+        if self.lost:  # nothing was posted (taken_over), and the event is the other worker's now
+            self._settled.set()
+            return
         try:
             done = await self._script(self.deduper.finish_script, self.deduper.ttl_s)
         except (StateUnavailable, TimeoutError) as exc:
