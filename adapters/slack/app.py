@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.convert import PLATFORM
 from adapters.slack.listeners import register_all
 from adapters.slack.observability import bind_log_context
-from adapters.slack.runtime import EVENT_LEASE, Runtime
+from adapters.slack.runtime import EVENT_LEASE, Runtime, lease_of
 from bot.service import SupportBot
 from bot.settings import SlackSettings
 
@@ -45,7 +45,8 @@ def build_app(bot: SupportBot, slack: SlackSettings, *, client: AsyncWebClient |
     """The bolt app and its runtime. process_before_response=True (tests, FaaS) runs a listener to
     the end before answering Slack; the default answers Slack first, as Slack's 3 s limit needs."""
     secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
-    app = AsyncApp(
+    app = LeaseHoldingApp(
+        hold_ack_s=slack.hold_ack_s,
         client=client or web_client(slack),
         signing_secret=secret,
         # Bolt's own check answers 500 to a non-numeric timestamp; ours runs in its place (before
@@ -61,6 +62,32 @@ def build_app(bot: SupportBot, slack: SlackSettings, *, client: AsyncWebClient |
     app.error(_log_error)
     register_all(app, rt)
     return app, rt
+
+
+LEASED_AT = "supportbot_leased_at"  # monotonic time the event's delivery was leased
+
+
+class LeaseHoldingApp(AsyncApp):
+    """Bolt acknowledges an event before its listener runs (app middleware cannot wrap the
+    listener: its next() only marks the chain to go on). Here the acknowledgement is held back
+    until the event's reply was posted, or `hold_ack_s` after the delivery arrived, so that a
+    worker killed while answering leaves the delivery unacknowledged and Slack retries it, to a
+    worker that is alive. Both transports (HTTP, Socket Mode) acknowledge through this method."""
+
+    def __init__(self, *args, hold_ack_s: float = 0.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.hold_ack_s = hold_ack_s
+
+    async def async_dispatch(self, req):
+        response = await super().async_dispatch(req)
+        lease = lease_of(req.context)
+        if lease is None:
+            return response
+        if response is None or response.status != 200:  # no listener took it, or it failed: Slack
+            await lease.release()                         # retries, and the retry must be let in
+            return response
+        await lease.wait_settled(self.hold_ack_s - (time.monotonic() - req.context[LEASED_AT]))
+        return response
 
 
 class StrictRequestVerification(AsyncRequestVerification):
@@ -85,9 +112,7 @@ def _drop_retried_deliveries(bot: SupportBot, hold_ack_s: float):
         (bot/state/leases.py), so exactly one worker answers it, and a retry after a worker died
         finds the lease lapsed and answers it.
 
-        Bolt acknowledges an event before its listener runs; the acknowledgement is held back
-        here until the reply was posted or `hold_ack_s` passed, so that a worker killed while
-        answering leaves the delivery unacknowledged, and Slack retries it to another worker.
+        The acknowledgement then waits for the reply (LeaseHoldingApp).
         """
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not event_id:
@@ -101,12 +126,8 @@ def _drop_retried_deliveries(bot: SupportBot, hold_ack_s: float):
                      retry_reason=_header(request, "x-slack-retry-reason"))
             return BoltResponse(status=200, body="")
         context[EVENT_LEASE] = lease
-        response = await next()
-        if response is None or response.status != 200:  # no listener took it, or it failed: Slack
-            await lease.release()                         # retries, and the retry must be let in
-            return response
-        await lease.wait_settled(hold_ack_s - (time.monotonic() - started))
-        return response
+        context[LEASED_AT] = started
+        return await next()
 
     return drop_retried_deliveries
 
