@@ -258,11 +258,12 @@ async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: Ro
           f"(deliveries per worker {list(proxy.sent.values())}), model delay {args.delay:.1f} s")
     if killed_at:
         recovered = [d for d in firsts if d.recovered_by_retry]
+        broken = [d for d in recovered if d.attempts[1].reason != "http_timeout"]  # the dying worker dropped it
         late = [d for d in recovered if len(d.attempts) > 2]  # the first retry failed too: 1 or 5 min later
         print(f"worker 0 killed (SIGKILL) {killed_at[0] - started:.1f} s in: {dropped} deliveries it held in flight "
-              f"answered 502 by the proxy; {len(recovered)} events recovered by Slack's retry to worker 1 "
-              f"({len(late)} of them only by the retry a minute later; retries sent: "
-              f"{sum(len(d.attempts) - 1 for d in firsts)}); unfinished messages left: {left}; "
+              f"answered 502 by the proxy; {len(broken)} events it dropped recovered by Slack's retry to worker 1 "
+              f"({len(late)} only by the retry a minute later); {len(recovered) - len(broken)} more answered after a "
+              f"retry for an acknowledgement later than 3 s; unfinished messages left: {left}; "
               f"model calls {asked} for {len(events)} events")
     print(f"acknowledged      p50 {percentile(acks, 0.5) * 1000:6.0f} ms   p95 {percentile(acks, 0.95) * 1000:6.0f} ms   "
           f"max {max(acks) * 1000:6.0f} ms   (every {'event' if killed_at else 'delivery'} within "
