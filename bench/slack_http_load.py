@@ -237,8 +237,13 @@ async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: Ro
     complete = {dm(n): sum(1 for m in slack.messages(dm(n)) if not m["streaming"] and ANSWER[:20] in m["text"])
                 for n, _, _ in events}
     unanswered = [channel for channel, count in complete.items() if count == 0]
+    attempts = {dm(n): d for (n, _, _), d in zip(events, firsts, strict=True)}
     require(len(replies) == len(events) and not unanswered,
-            f"{len(unanswered)} of {len(events)} events got no complete reply")
+            f"{len(unanswered)} of {len(events)} events got no complete reply, e.g. "
+            + "; ".join(f"{attempts[c].event_id}: " + ", ".join(
+                f"try {a.retry_num} {a.reason or 'first'} at {a.sent_at - started:.1f} s -> {a.status} "
+                f"after {a.seconds if a.seconds is None else round(a.seconds, 2)} s" for a in attempts[c].attempts)
+                for c in unanswered[:3]))
     twice = [channel for channel, count in complete.items() if count > 1]
     require(not twice, f"{len(twice)} events were answered more than once")
     others = {dm(n): len(slack.messages(dm(n))) - complete[dm(n)] for n, _, _ in events}

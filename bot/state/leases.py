@@ -122,7 +122,7 @@ class EventLease:
             return True
         try:
             ours = await self._script(self.deduper.renew_script, self.deduper.lease_ms)
-        except (StateUnavailable, TimeoutError):
+        except StateUnavailable:
             return True
         if not ours:
             self._lose()
@@ -150,7 +150,7 @@ class EventLease:
             return
         try:
             done = await self._script(self.deduper.finish_script, self.deduper.ttl_s)
-        except (StateUnavailable, TimeoutError) as exc:
+        except StateUnavailable as exc:
             # The in-process claim still refuses copies reaching this worker; a retry reaching
             # another worker finds the lease lapsed and answers again (it cannot know better).
             log.warning("could not mark an answered event done in Redis", key=self.key, error=repr(exc))
@@ -165,7 +165,7 @@ class EventLease:
         if self.settled:
             return
         self.deduper.local.forget(self.key)
-        with contextlib.suppress(StateUnavailable, TimeoutError):
+        with contextlib.suppress(StateUnavailable):
             await self._script(self.deduper.release_script)
         self._settled.set()
 
@@ -176,17 +176,17 @@ class EventLease:
             try:
                 if not await self._script(self.deduper.renew_script, self.deduper.lease_ms):
                     self._lose()
-            except (StateUnavailable, TimeoutError):
+            except StateUnavailable:
                 continue  # Redis is away: keep answering (dedupe fails closed for the others)
 
     def _lose(self) -> None:
         if not self.lost:
-            log.warning("lost the lease on an event to another worker (this one stalled past it); "
-                        "not posting its reply", key=self.key)
+            log.warning("lost the lease on an event to another worker (this one did not renew it in "
+                        "time: stalled, or Redis did not answer); not posting its reply", key=self.key)
         self.lost = True
 
     async def _script(self, script, *args) -> int:
-        state = self.deduper.state
-        return await asyncio.wait_for(
-            state.run(lambda r: script(keys=[self.key], args=[self.token, *args], client=r)),
-            timeout=self.deduper.budget_s)
+        # Bounded by the connection's own timeouts, not the claim's budget: the budget keeps a
+        # claim off Slack's 3 s path, while a renewal cut short on a busy event loop would let a
+        # live worker's lease lapse.
+        return await self.deduper.state.run(lambda r: script(keys=[self.key], args=[self.token, *args], client=r))
