@@ -163,8 +163,10 @@ async def run(args, slack: TimedSlack, model: ModelProcess, redis_url: str, work
         await send_and_check(args, slack, model, proxy, workers)
     except SystemExit:
         for n, worker in enumerate(workers):  # what the workers said, to see why
+            (Path(tempfile.gettempdir()) / f"slack_http_load.worker{n}.log").write_text(worker.output)
             print(f"--- worker {n}, last lines:\n" + "\n".join(worker.lines[-15:]), file=sys.stderr)
-        print(f"--- Slack methods called: {sorted(set(slack.methods()))}", file=sys.stderr)
+        print(f"--- Slack methods called: {sorted(set(slack.methods()))}; whole logs in "
+              f"{tempfile.gettempdir()}/slack_http_load.worker*.log", file=sys.stderr)
         raise
     finally:
         await proxy.stop()
@@ -245,7 +247,8 @@ async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: Ro
                 f"after {a.seconds if a.seconds is None else round(a.seconds, 2)} s" for a in attempts[c].attempts)
                 for c in unanswered[:3]))
     twice = [channel for channel, count in complete.items() if count > 1]
-    require(not twice, f"{len(twice)} events were answered more than once")
+    require(not twice, f"{len(twice)} events were answered more than once: "
+                       + ", ".join(f"{attempts[c].event_id} in {c}" for c in twice[:3]))
     others = {dm(n): len(slack.messages(dm(n))) - complete[dm(n)] for n, _, _ in events}
     left = sum(others.values())  # a reply the killed worker had begun streaming and never finished
     require(args.kill_halfway or not left, f"{left} bot messages besides the replies")

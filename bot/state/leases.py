@@ -118,8 +118,8 @@ class EventLease:
         worker it is likely not answering the others' claims either, and they refuse retries then."""
         if self.lost:
             return False
-        if not self.in_redis:
-            return True
+        # Also when the claim was decided in this worker alone (in_redis False): Redis may be back,
+        # and a retry may have found no lease there and taken the event.
         try:
             ours = await self._script(self.deduper.renew_script, self.deduper.lease_ms)
         except StateUnavailable:

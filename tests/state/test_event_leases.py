@@ -119,3 +119,15 @@ async def test_once_only_claims_refuse_a_leased_event_and_leases_refuse_a_claime
     assert await first.claim("discord", "123")
     await asyncio.sleep(LEASE_S + 0.1)
     assert await second.lease("discord", "123", retry=True) is None  # a done marker, not a lease
+
+
+async def test_a_lease_decided_without_redis_still_yields_to_a_worker_that_took_the_event(workers):
+    from bot.state.leases import EventLease
+
+    first, second = workers
+    key = first.state.key("event", "slack", "Ev10")
+    # The claim did not reach Redis in time, so the first worker answers on its own say-so...
+    alone = EventLease(first, key, "lease:alone", in_redis=False)
+    # ...and meanwhile a retry found no lease in Redis and took the event.
+    assert await second.lease("slack", "Ev10", retry=True) is not None
+    assert not await alone.still_ours()
