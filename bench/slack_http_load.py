@@ -13,7 +13,7 @@ exactly one bot reply per event (none twice although both workers saw the retrie
 reply the model's answer, no call the Slack fake refused. Prints ack and reply times (p50, p95,
 max) and how the deliveries split between the workers.
 
-`--kill-halfway` sends the events as a stream (over 40 s unless `--spread-s` says otherwise) and
+`--kill-halfway` sends the events as a stream (over 60 s unless `--spread-s` says otherwise) and
 SIGKILLs worker 0 halfway through. Deliveries go out by Slack's retry rules (bench/slack_delivery.py):
 what the dead worker had not acknowledged (it holds an acknowledgement until its reply is posted,
 slack.hold_ack_s) fails, and Slack retries it with X-Slack-Retry-Num; the proxy takes the dead
@@ -24,7 +24,7 @@ most once more per delivery the dead worker dropped. Printed besides: how many e
 recovered, and any message the dead worker left unfinished.
 
     .venv/bin/python bench/slack_http_load.py [--events 1000] [--retried 0.1] [--delay 1.0]
-    .venv/bin/python bench/slack_http_load.py --kill-halfway [--spread-s 40]
+    .venv/bin/python bench/slack_http_load.py --kill-halfway [--spread-s 60]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
 # Killing a worker needs a stream of events, not one burst: a burst leaves most events waiting
 # longer than the acknowledgement is held (slack.hold_ack_s), and an event acknowledged before the
 # kill is one Slack never redelivers.
-KILL_SPREAD_S = 40.0
+KILL_SPREAD_S = 60.0
 QUESTION = "Can I return an opened item after 30 days? (order {n})"
 
 

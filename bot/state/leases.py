@@ -96,6 +96,7 @@ class EventLease:
         # False: Redis did not answer the claim in time and this worker decided alone (dedupe.py).
         self.in_redis = in_redis
         self.lost = False  # another worker holds or finished it: do not post
+        self._ending = False  # held() is finishing or releasing: renewals stop
         self._settled = asyncio.Event()
 
     @property
@@ -125,7 +126,7 @@ class EventLease:
         except StateUnavailable:
             return True
         if not ours:
-            self._lose()
+            await self._lose()
         return bool(ours)
 
     @contextlib.asynccontextmanager
@@ -134,9 +135,13 @@ class EventLease:
         try:
             yield self
         except BaseException:
+            self._ending = True
             renewing.cancel()
             await self.release()
             raise
+        # Flagged as well as cancelled: on Python 3.11 a cancel that meets a renewal's reply at the
+        # same moment can be swallowed by wait_for, and that renewal would then find "done".
+        self._ending = True
         renewing.cancel()
         await self.finish()
 
@@ -173,16 +178,23 @@ class EventLease:
         every_s = self.deduper.lease_s / 3
         while not self.lost:
             await asyncio.sleep(every_s)
+            if self._ending:
+                return
             try:
-                if not await self._script(self.deduper.renew_script, self.deduper.lease_ms):
-                    self._lose()
+                if not await self._script(self.deduper.renew_script, self.deduper.lease_ms) and not self._ending:
+                    await self._lose()
             except StateUnavailable:
                 continue  # Redis is away: keep answering (dedupe fails closed for the others)
 
-    def _lose(self) -> None:
+    async def _lose(self) -> None:
         if not self.lost:
+            try:  # who has it, for the log: another worker's lease, or "done" (it replied already)
+                holder = await self.deduper.state.run(lambda r: r.get(self.key))
+            except StateUnavailable:
+                holder = None
             log.warning("lost the lease on an event to another worker (this one did not renew it in "
-                        "time: stalled, or Redis did not answer); not posting its reply", key=self.key)
+                        "time: stalled, or Redis did not answer); not posting its reply", key=self.key,
+                        held_by=holder, ours=self.token, in_redis=self.in_redis)
         self.lost = True
 
     async def _script(self, script, *args) -> int:
