@@ -43,7 +43,8 @@ def web_client(slack: SlackSettings) -> AsyncWebClient:
 def build_app(bot: SupportBot, slack: SlackSettings, *, client: AsyncWebClient | None = None,
               process_before_response: bool = False) -> tuple[AsyncApp, Runtime]:
     """The bolt app and its runtime. process_before_response=True (tests, FaaS) runs a listener to
-    the end before answering Slack; the default answers Slack first, as Slack's 3 s limit needs."""
+    the end before answering Slack; the default runs it beside the answer to Slack, which waits
+    for the event's reply at most `slack.hold_ack_s` (LeaseHoldingApp), within Slack's 3 s."""
     secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
     app = LeaseHoldingApp(
         hold_ack_s=slack.hold_ack_s,
