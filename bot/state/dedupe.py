@@ -122,11 +122,17 @@ class EventDeduper:
             return None
         token = f"{LEASE_PREFIX}{uuid.uuid4().hex}"
         deadline = time.monotonic() + wait_s
+        busy = False  # Redis said another worker holds it
         while True:
             try:
                 outcome = await asyncio.wait_for(self.state.run(lambda r: self.claim_script(
                     keys=[key], args=[token, self.lease_ms], client=r)), timeout=self.budget_s)
             except (StateUnavailable, asyncio.TimeoutError) as exc:
+                if busy and time.monotonic() + BUSY_POLL_S <= deadline:
+                    # Redis answered "busy" moments ago: a look that timed out (a busy event loop,
+                    # often) changes nothing, and refusing now would lose an event whose worker died.
+                    await asyncio.sleep(BUSY_POLL_S)
+                    continue
                 if self._decide_alone(platform, event_id, retry, exc):
                     return EventLease(self, key, token, in_redis=False)
                 return None
@@ -135,6 +141,7 @@ class EventDeduper:
                 return EventLease(self, key, token, in_redis=True)
             if outcome != "busy":  # done: answered already, refuse for as long as Redis does
                 return None
+            busy = True
             if not retry or time.monotonic() + BUSY_POLL_S > deadline:
                 self.local.forget(key)  # that worker may die yet: a later retry here must be let in
                 return None
