@@ -47,6 +47,14 @@ async def taken_over(lease: EventLease | None) -> bool:
     return lease is not None and not await lease.still_ours()
 
 
+async def posted(lease: EventLease | None) -> None:
+    """The reply is in Slack: write the done marker now, before anything else can stall. A worker
+    killed between Slack accepting the reply and this marker leaves the event to Slack's retry,
+    and the asker sees the answer twice: the one window of a double reply left (README)."""
+    if lease is not None:
+        await lease.finish()
+
+
 async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry,
                                   ref: ThreadRef, *, lease: EventLease | None = None) -> None:
     """Post "looking…" at once (well within a second), then replace it with the answer."""
@@ -59,6 +67,7 @@ async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inqui
             return
         with bot.observer.posting("slack"):
             await message.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+        await posted(lease)
     except asyncio.CancelledError:  # the adapter is stopping: no "looking…" left behind
         await finish_before_stop(message.show(blocks.apology_blocks(bot.apology(), ref), escape(bot.apology())),
                                  "replace the placeholder")
@@ -101,15 +110,19 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
         return
     if await taken_over(lease):  # text streamed so far stays unfinished: the other worker's reply follows
         return
-    reply = _Reply(client, ref, None)
     with bot.observer.posting("slack"):
-        if stream.live:
-            if stream.text.strip() == answer.text.strip():
-                if await stream.finish(blocks.footer_blocks(answer, ref)):
-                    return
-            elif await stream.finish(None):
-                reply.ts = stream.ts
-        await reply.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+        await _post_whole_or_finish_stream(stream, _Reply(client, ref, None), answer, ref)
+    await posted(lease)
+
+
+async def _post_whole_or_finish_stream(stream: _Stream, reply: _Reply, answer, ref: ThreadRef) -> None:
+    if stream.live:
+        if stream.text.strip() == answer.text.strip():
+            if await stream.finish(blocks.footer_blocks(answer, ref)):
+                return
+        elif await stream.finish(None):
+            reply.ts = stream.ts
+    await reply.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
 
 
 class _Stream:
