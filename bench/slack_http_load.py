@@ -15,8 +15,8 @@ max) and how the deliveries split between the workers.
 
 `--kill-halfway` sends the events as a stream (over 60 s unless `--spread-s` says otherwise) and
 SIGKILLs worker 0 halfway through. Deliveries go out by Slack's retry rules (bench/slack_delivery.py):
-what the dead worker had not acknowledged (it holds an acknowledgement until its reply is posted,
-slack.hold_ack_s) fails, and Slack retries it with X-Slack-Retry-Num; the proxy takes the dead
+what the dead worker had not acknowledged (its workers hold an acknowledgement until the reply is
+posted, slack.hold_ack_s = 2) fails, and Slack retries it with X-Slack-Retry-Num; the proxy takes the dead
 worker out of its rotation, so the retries reach the survivor, which takes each event over once
 the dead worker's lease lapsed (redis.event_lease_s). Checked: every event acknowledged by one of
 Slack's attempts within 3 s, exactly one complete reply per event, none twice, the model asked at
@@ -70,6 +70,9 @@ from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
 # longer than the acknowledgement is held (slack.hold_ack_s), and an event acknowledged before the
 # kill is one Slack never redelivers.
 KILL_SPREAD_S = 60.0
+# A worker's death is recoverable only if it had not acknowledged the event: the kill run's workers
+# hold each acknowledgement until the reply is posted, up to this (slack.hold_ack_s; off by default).
+KILL_HOLD_ACK_S = 2.0
 QUESTION = "Can I return an opened item after 30 days? (order {n})"
 
 
@@ -100,7 +103,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def settings_text(data_dir: Path, port: int, slack_url: str, model_url: str) -> str:
+def settings_text(data_dir: Path, port: int, slack_url: str, model_url: str, hold_ack_s: float = 0.0) -> str:
     kb = REPO / "config" / "knowledge"
     return "\n".join([
         f'data_dir = "{data_dir}"', f'prompts_dir = "{REPO / "prompts"}"', 'log_level = "WARNING"',
@@ -108,6 +111,7 @@ def settings_text(data_dir: Path, port: int, slack_url: str, model_url: str) -> 
         "[[knowledge]]", f'path = "{kb / "staff"}"', 'audience = "staff"',
         "[slack]", 'mode = "http"', 'http_host = "127.0.0.1"', f"http_port = {port}",
         f'api_base_url = "{slack_url}"', 'escalation_channel = "CSTAFF"', 'staff_channels = ["CSTAFF"]',
+        f"hold_ack_s = {hold_ack_s}",
         "[llm]", f'base_url = "{model_url}"', 'model = "claude-bench"', "max_retries = 0", "timeout_s = 60",
         "[cache]", "enabled = false",
     ]) + "\n"
@@ -151,7 +155,8 @@ async def run(args, slack: TimedSlack, model: ModelProcess, redis_url: str, work
     workers = []
     for n, port in enumerate(ports):
         config = workdir / f"worker{n}.toml"
-        config.write_text(settings_text(data_dir, port, slack.base_url, model.base_url))
+        config.write_text(settings_text(data_dir, port, slack.base_url, model.base_url,
+                                        hold_ack_s=KILL_HOLD_ACK_S if args.kill_halfway else 0.0))
         workers.append(await AdapterProcess(["-m", "adapters.slack", "--config", str(config)],
                                             cwd=workdir, env=env).start())
     proxy = RoundRobinProxy(ports, free_port())
