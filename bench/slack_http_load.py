@@ -73,6 +73,7 @@ KILL_SPREAD_S = 60.0
 # A worker's death is recoverable only if it had not acknowledged the event: the kill run's workers
 # hold each acknowledgement until the reply is posted, up to this (slack.hold_ack_s; off by default).
 KILL_HOLD_ACK_S = 2.0
+KILL_LEASE_S = 1.5  # redis.event_lease_s: lapses within the 2 s a retry may wait for it
 QUESTION = "Can I return an opened item after 30 days? (order {n})"
 
 
@@ -152,6 +153,8 @@ async def run(args, slack: TimedSlack, model: ModelProcess, redis_url: str, work
     ports = [free_port(), free_port()]
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "ANTHROPIC_API_KEY": "bench",
            "REDIS_URL": redis_url, "SUPPORTBOT_REDIS__KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:"}
+    if args.kill_halfway:  # a retry waits within the held acknowledgement for the dead worker's lease
+        env["SUPPORTBOT_REDIS__EVENT_LEASE_S"] = str(KILL_LEASE_S)
     workers = []
     for n, port in enumerate(ports):
         config = workdir / f"worker{n}.toml"

@@ -79,7 +79,7 @@ class LocalClaims:
 
 
 class EventDeduper:
-    def __init__(self, state: RedisState, ttl_s: int, budget_s: float, lease_s: float = 1.5) -> None:
+    def __init__(self, state: RedisState, ttl_s: int, budget_s: float, lease_s: float = 10.0) -> None:
         self.state = state
         self.ttl_s = ttl_s
         self.budget_s = budget_s

@@ -16,7 +16,7 @@ worker whose lease was taken over can never renew, finish or free the new holder
 The window that remains: a worker checks that the lease is still its own just before it posts
 (`still_ours`), but a stall longer than the lease between that check and Slack accepting the post
 (the event loop blocked, the post itself slow) lets a retry on another worker take over and post
-too. With the default 1.5 s lease renewed every 0.5 s that needs a stall of over a second and a
+too. With a 1.5 s lease renewed every 0.5 s that needs a stall of over a second and a
 retry arriving during it.
 """
 

@@ -53,10 +53,11 @@ class RedisSettings(BaseModel):
         0.3, gt=0, le=10, description="how long claiming an event id in Redis may take; past it the "
         "claim is kept in this worker's memory instead (a retried delivery is then not answered)")
     event_lease_s: float = Field(
-        1.5, ge=0.5, le=60, description="how long a worker's claim on a Slack event lasts unless it renews "
+        10.0, ge=0.5, le=60, description="how long a worker's claim on a Slack event lasts unless it renews "
         "it (every third of this while answering): a retry reaching another worker after the first one "
-        "died is answered once this has lapsed, if that is within slack.hold_ack_s. Longer survives "
-        "longer stalls; shorter recovers sooner")
+        "died is answered once this has lapsed, if that is within slack.hold_ack_s (so set it below that, "
+        "e.g. 1.5 with 2, when turning that on). Longer survives longer stalls of a live worker "
+        "(a stall past it can give two replies); shorter recovers sooner")
     answer_ttl_s: int = Field(
         30 * 24 * 3600, ge=3600, description="how long answers stay findable for buttons"
     )
