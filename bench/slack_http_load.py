@@ -13,14 +13,24 @@ exactly one bot reply per event (none twice although both workers saw the retrie
 reply the model's answer, no call the Slack fake refused. Prints ack and reply times (p50, p95,
 max) and how the deliveries split between the workers.
 
+`--kill-halfway` sends the events as a stream (over 60 s unless `--spread-s` says otherwise) and
+SIGKILLs worker 0 halfway through. Deliveries go out by Slack's retry rules (bench/slack_delivery.py):
+what the dead worker had not acknowledged (its workers hold an acknowledgement until the reply is
+posted, slack.hold_ack_s = 2) fails, and Slack retries it with X-Slack-Retry-Num; the proxy takes the dead
+worker out of its rotation, so the retries reach the survivor, which takes each event over once
+the dead worker's lease lapsed (redis.event_lease_s). Checked: every event acknowledged by one of
+Slack's attempts within 3 s, exactly one complete reply per event, none twice, the model asked at
+most once more per delivery the dead worker dropped. Printed besides: how many events a retry
+recovered, and any message the dead worker left unfinished.
+
     .venv/bin/python bench/slack_http_load.py [--events 1000] [--retried 0.1] [--delay 1.0]
+    .venv/bin/python bench/slack_http_load.py --kill-halfway [--spread-s 60]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import random
 import socket
@@ -38,10 +48,15 @@ from bot.logs import configure_logging  # noqa: E402
 configure_logging("WARNING")
 
 import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
 
 from bench.checks import percentile, require  # noqa: E402
 from bench.model_process import ANSWER, ModelProcess  # noqa: E402
+from bench.slack_delivery import (  # noqa: E402
+    ACK_WITHIN_S,
+    RoundRobinProxy,
+    SlackSender,
+    require_acknowledged,
+)
 from bot.knowledge.indexer import reindex  # noqa: E402
 from bot.settings import KnowledgeSource, load_settings  # noqa: E402
 from bot.wiring import build_bot  # noqa: E402
@@ -51,7 +66,14 @@ from tests.adapters.slack.harness import SIGNING_SECRET, event_body, new_ts, sig
 from tests.fakes import slack_api  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
 
-ACK_WITHIN_S = 3.0  # Slack retries a delivery not acknowledged within 3 seconds
+# Killing a worker needs a stream of events, not one burst: a burst leaves most events waiting
+# longer than the acknowledgement is held (slack.hold_ack_s), and an event acknowledged before the
+# kill is one Slack never redelivers.
+KILL_SPREAD_S = 60.0
+# A worker's death is recoverable only if it had not acknowledged the event: the kill run's workers
+# hold each acknowledgement until the reply is posted, up to this (slack.hold_ack_s; off by default).
+KILL_HOLD_ACK_S = 2.0
+KILL_LEASE_S = 1.5  # redis.event_lease_s: lapses within the 2 s a retry may wait for it
 QUESTION = "Can I return an opened item after 30 days? (order {n})"
 
 
@@ -82,7 +104,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def settings_text(data_dir: Path, port: int, slack_url: str, model_url: str) -> str:
+def settings_text(data_dir: Path, port: int, slack_url: str, model_url: str, hold_ack_s: float = 0.0) -> str:
     kb = REPO / "config" / "knowledge"
     return "\n".join([
         f'data_dir = "{data_dir}"', f'prompts_dir = "{REPO / "prompts"}"', 'log_level = "WARNING"',
@@ -90,54 +112,23 @@ def settings_text(data_dir: Path, port: int, slack_url: str, model_url: str) -> 
         "[[knowledge]]", f'path = "{kb / "staff"}"', 'audience = "staff"',
         "[slack]", 'mode = "http"', 'http_host = "127.0.0.1"', f"http_port = {port}",
         f'api_base_url = "{slack_url}"', 'escalation_channel = "CSTAFF"', 'staff_channels = ["CSTAFF"]',
+        f"hold_ack_s = {hold_ack_s}",
         "[llm]", f'base_url = "{model_url}"', 'model = "claude-bench"', "max_retries = 0", "timeout_s = 60",
         "[cache]", "enabled = false",
     ]) + "\n"
 
 
-class RoundRobinProxy:
-    """Forwards each request to the next worker in turn, as a load balancer would."""
-
-    def __init__(self, ports: list[int]) -> None:
-        self.ports = ports
-        self.sent = {port: 0 for port in ports}
-        self._next = itertools.cycle(ports)
-        self.port = free_port()
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, backlog=4096).start()
-
-    async def _forward(self, request: web.Request) -> web.Response:
-        port = next(self._next)
-        self.sent[port] += 1
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        async with self._session.request(request.method, f"http://127.0.0.1:{port}{request.path_qs}",
-                                         data=body, headers=headers) as answer:
-            return web.Response(status=answer.status, body=await answer.read(),
-                                content_type=answer.content_type)
-
-    async def stop(self) -> None:
-        await self._session.close()
-        await self._runner.cleanup()
-
-
-async def deliver(session, url: str, n: int, ts: str, event_id: str, retry: int = 0) -> float:
+def signed(n: int, ts: str, event_id: str):
+    """The delivery of question n as Slack would sign each attempt (retry headers on retries)."""
     user = f"U{n:08d}"  # one user each: the rate limiter would turn a second question into "busy"
-    text = QUESTION.format(n=n)
-    body = event_body({"type": "message", "user": user, "text": text, "ts": ts, "channel": dm(n),
+    body = event_body({"type": "message", "user": user, "text": QUESTION.format(n=n), "ts": ts, "channel": dm(n),
                        "channel_type": "im", "event_ts": ts, "team": "T0TEAM"}, event_id)
-    extra = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"} if retry else None
-    started = time.perf_counter()
-    async with session.post(url, data=body, headers=signed_headers(body, "application/json", extra=extra)) as answer:
-        await answer.read()
-        require(answer.status == 200, f"delivery {n} (retry {retry}) answered HTTP {answer.status}")
-    return time.perf_counter() - started
+
+    def attempt(retry_num: int, reason: str) -> tuple[str, dict[str, str]]:
+        extra = {"x-slack-retry-num": str(retry_num), "x-slack-retry-reason": reason} if retry_num else None
+        return body, signed_headers(body, "application/json", extra=extra)
+
+    return attempt
 
 
 async def replies_done(slack: TimedSlack, sent: dict[str, float], timeout_s: float) -> dict[str, float]:
@@ -162,23 +153,28 @@ async def run(args, slack: TimedSlack, model: ModelProcess, redis_url: str, work
     ports = [free_port(), free_port()]
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "ANTHROPIC_API_KEY": "bench",
            "REDIS_URL": redis_url, "SUPPORTBOT_REDIS__KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:"}
+    if args.kill_halfway:  # a retry waits within the held acknowledgement for the dead worker's lease
+        env["SUPPORTBOT_REDIS__EVENT_LEASE_S"] = str(KILL_LEASE_S)
     workers = []
     for n, port in enumerate(ports):
         config = workdir / f"worker{n}.toml"
-        config.write_text(settings_text(data_dir, port, slack.base_url, model.base_url))
+        config.write_text(settings_text(data_dir, port, slack.base_url, model.base_url,
+                                        hold_ack_s=KILL_HOLD_ACK_S if args.kill_halfway else 0.0))
         workers.append(await AdapterProcess(["-m", "adapters.slack", "--config", str(config)],
                                             cwd=workdir, env=env).start())
-    proxy = RoundRobinProxy(ports)
+    proxy = RoundRobinProxy(ports, free_port())
     try:
         for worker in workers:
             await worker.wait_for("Slack adapter listening", timeout_s=120)
         await proxy.start()
         await warm_up(args, slack, proxy)
-        await send_and_check(args, slack, model, proxy)
+        await send_and_check(args, slack, model, proxy, workers)
     except SystemExit:
         for n, worker in enumerate(workers):  # what the workers said, to see why
+            (Path(tempfile.gettempdir()) / f"slack_http_load.worker{n}.log").write_text(worker.output)
             print(f"--- worker {n}, last lines:\n" + "\n".join(worker.lines[-15:]), file=sys.stderr)
-        print(f"--- Slack methods called: {sorted(set(slack.methods()))}", file=sys.stderr)
+        print(f"--- Slack methods called: {sorted(set(slack.methods()))}; whole logs in "
+              f"{tempfile.gettempdir()}/slack_http_load.worker*.log", file=sys.stderr)
         raise
     finally:
         await proxy.stop()
@@ -191,10 +187,12 @@ async def warm_up(args, slack: TimedSlack, proxy: RoundRobinProxy) -> None:
     model load on a worker's first question, which is not what a burst measures."""
     url = f"http://127.0.0.1:{proxy.port}/slack/events"
     async with aiohttp.ClientSession() as session:
+        sender = SlackSender(session, url)
         for n in range(args.events, args.events + len(proxy.ports)):
             ts = new_ts()
             slack.add_user_message(dm(n), ts, f"U{n:08d}", QUESTION.format(n=n))
-            await deliver(session, url, n, ts, f"Ev{uuid.uuid4().hex[:12]}")
+            event_id = f"Ev{uuid.uuid4().hex[:12]}"
+            require((await sender.send(event_id, signed(n, ts, event_id))).acked, "a warm-up delivery was not acknowledged")
     deadline = time.monotonic() + 60
     while any(dm(n) not in slack.completed for n in range(args.events, args.events + len(proxy.ports))):
         require(time.monotonic() < deadline, "the warm-up questions got no reply within 60 s")
@@ -202,7 +200,8 @@ async def warm_up(args, slack: TimedSlack, proxy: RoundRobinProxy) -> None:
     proxy.sent = {port: 0 for port in proxy.ports}
 
 
-async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: RoundRobinProxy) -> None:
+async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: RoundRobinProxy,
+                         workers: list[AdapterProcess]) -> None:
     url = f"http://127.0.0.1:{proxy.port}/slack/events"
     events = [(n, new_ts(), f"Ev{uuid.uuid4().hex[:12]}") for n in range(args.events)]
     for n, ts, _ in events:
@@ -210,30 +209,61 @@ async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: Ro
     retried = random.Random(7).sample(events, int(args.retried * args.events))
     asked_before = model.requests_served()
     sent: dict[str, float] = {}
+    killed_at: list[float] = []
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        sender = SlackSender(session, url)
+
         async def first(n, ts, event_id):
             await asyncio.sleep(args.spread_s * n / len(events))  # 0: all at once
             sent[dm(n)] = time.perf_counter()
-            return await deliver(session, url, n, ts, event_id)
+            return await sender.send(event_id, signed(n, ts, event_id))
 
         async def again(n, ts, event_id):
-            await asyncio.sleep(random.uniform(0.2, 1.5))  # while the first delivery is being answered
-            return await deliver(session, url, n, ts, event_id, retry=1)
+            await asyncio.sleep(args.spread_s * n / len(events) + random.uniform(0.2, 1.5))  # while being answered
+            return await sender.send(event_id, signed(n, ts, event_id), first_retry_num=1)
+
+        async def kill_halfway():
+            await asyncio.sleep(args.spread_s / 2)
+            killed_at.append(time.perf_counter())
+            workers[0].proc.kill()  # SIGKILL: no drain, no goodbye; in-flight requests just break
 
         started = time.perf_counter()
-        acks = await asyncio.gather(*(first(*e) for e in events), *(again(*e) for e in retried))
+        kill = asyncio.create_task(kill_halfway()) if args.kill_halfway else None
+        firsts = await asyncio.gather(*(first(*e) for e in events))
+        duplicates = await asyncio.gather(*(again(*e) for e in retried))
+        if kill:
+            await kill
         replies = await replies_done(slack, sent, timeout_s=120)
         wall = time.perf_counter() - started
 
-    slow = [a for a in acks if a > ACK_WITHIN_S]
-    require(not slow, f"{len(slow)} of {len(acks)} deliveries acknowledged after {ACK_WITHIN_S} s (max {max(acks):.2f} s)")
-    require(len(replies) == len(events), f"{len(events) - len(replies)} of {len(events)} events got no complete reply")
-    counts = {dm(n): len(slack.messages(dm(n))) for n, _, _ in events}
-    twice = [channel for channel, count in counts.items() if count > 1]
-    require(not twice, f"{len(twice)} events were answered more than once")
+    if args.kill_halfway:
+        acks = require_acknowledged(firsts + duplicates)
+    else:  # no worker dies: every single delivery, retried or not, acknowledged within 3 s
+        acks = [a.seconds or float("inf") for d in firsts + duplicates for a in d.attempts]
+        slow = [a for a in acks if a > ACK_WITHIN_S]
+        require(not slow, f"{len(slow)} of {len(acks)} deliveries not acknowledged within {ACK_WITHIN_S} s "
+                          f"(max {max(acks):.2f} s)")
+    complete = {dm(n): sum(1 for m in slack.messages(dm(n)) if not m["streaming"] and ANSWER[:20] in m["text"])
+                for n, _, _ in events}
+    unanswered = [channel for channel, count in complete.items() if count == 0]
+    attempts = {dm(n): d for (n, _, _), d in zip(events, firsts, strict=True)}
+    require(len(replies) == len(events) and not unanswered,
+            f"{len(unanswered)} of {len(events)} events got no complete reply, e.g. "
+            + "; ".join(f"{attempts[c].event_id}: " + ", ".join(
+                f"try {a.retry_num} {a.reason or 'first'} at {a.sent_at - started:.1f} s -> {a.status} "
+                f"after {a.seconds if a.seconds is None else round(a.seconds, 2)} s" for a in attempts[c].attempts)
+                for c in unanswered[:3]))
+    twice = [channel for channel, count in complete.items() if count > 1]
+    require(not twice, f"{len(twice)} events were answered more than once: "
+                       + ", ".join(f"{attempts[c].event_id} in {c}" for c in twice[:3]))
+    others = {dm(n): len(slack.messages(dm(n))) - complete[dm(n)] for n, _, _ in events}
+    left = sum(others.values())  # a reply the killed worker had begun streaming and never finished
+    require(args.kill_halfway or not left, f"{left} bot messages besides the replies")
     asked = model.requests_served() - asked_before
-    require(asked == len(events), f"the model was asked {asked} times for {len(events)} events")
+    dropped = sum(proxy.dropped.values())
+    require(len(events) <= asked <= len(events) + dropped,
+            f"the model was asked {asked} times for {len(events)} events ({dropped} deliveries dropped by a dying worker)")
     refused = slack.rejected()
     require(not refused, f"Slack would have refused {len(refused)} calls, e.g. "
                          f"{[(c.method, c.result) for c in refused[:1]]}")
@@ -242,11 +272,21 @@ async def send_and_check(args, slack: TimedSlack, model: ModelProcess, proxy: Ro
     print(f"{len(events)} events (sent {'all at once' if not args.spread_s else f'over {args.spread_s:g} s'}) "
           f"+ {len(retried)} retried deliveries through a round-robin proxy to 2 workers "
           f"(deliveries per worker {list(proxy.sent.values())}), model delay {args.delay:.1f} s")
+    if killed_at:
+        recovered = [d for d in firsts if d.recovered_by_retry]
+        broken = [d for d in recovered if d.attempts[1].reason != "http_timeout"]  # the dying worker dropped it
+        late = [d for d in recovered if len(d.attempts) > 2]  # the first retry failed too: 1 or 5 min later
+        print(f"worker 0 killed (SIGKILL) {killed_at[0] - started:.1f} s in: {dropped} deliveries it held in flight "
+              f"answered 502 by the proxy; {len(broken)} events it dropped recovered by Slack's retry to worker 1 "
+              f"({len(late)} only by the retry a minute later); {len(recovered) - len(broken)} more answered after a "
+              f"retry for an acknowledgement later than 3 s; unfinished messages left: {left}; "
+              f"model calls {asked} for {len(events)} events")
     print(f"acknowledged      p50 {percentile(acks, 0.5) * 1000:6.0f} ms   p95 {percentile(acks, 0.95) * 1000:6.0f} ms   "
-          f"max {max(acks) * 1000:6.0f} ms   (all within {ACK_WITHIN_S:.0f} s: checked)")
+          f"max {max(acks) * 1000:6.0f} ms   (every {'event' if killed_at else 'delivery'} within "
+          f"{ACK_WITHIN_S:.0f} s: checked)")
     print(f"reply complete    p50 {percentile(times, 0.5):6.2f} s    p95 {percentile(times, 0.95):6.2f} s    "
           f"max {max(times):6.2f} s")
-    print(f"exactly one reply per event: checked ({len(counts)} threads); model calls {asked}; wall {wall:.2f} s; "
+    print(f"exactly one reply per event: checked ({len(complete)} threads); model calls {asked}; wall {wall:.2f} s; "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
 
 
@@ -255,9 +295,16 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--retried", type=float, default=0.1, help="share of events delivered twice")
     parser.add_argument("--delay", type=float, default=1.0, help="seconds the fake model takes")
-    parser.add_argument("--spread-s", type=float, default=0.0,
-                        help="send the events evenly over this many seconds (default: all at once)")
+    parser.add_argument("--spread-s", type=float, default=None,
+                        help="send the events evenly over this many seconds (default: all at once; "
+                             f"{KILL_SPREAD_S:g} s with --kill-halfway)")
+    parser.add_argument("--kill-halfway", action="store_true",
+                        help="SIGKILL worker 0 halfway through the sending; Slack's retries must recover its events")
     args = parser.parse_args()
+    if args.spread_s is None:
+        args.spread_s = KILL_SPREAD_S if args.kill_halfway else 0.0
+    if args.kill_halfway and not args.spread_s:
+        parser.error("--kill-halfway needs --spread-s > 0: 'halfway' is a moment in a stream of events")
 
     slack_api.ThreadingHTTPServer.request_queue_size = 4096  # a burst of connections at once
     started_redis = None if os.environ.get("REDIS_URL") else redis_server.start()

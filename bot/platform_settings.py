@@ -69,6 +69,11 @@ class SlackSettings(BaseModel):
     startup_retry_s: float = Field(
         60, ge=1, le=3600, description="how long to keep retrying when Slack cannot be reached at start",
     )
+    hold_ack_s: float = Field(
+        0.0, ge=0, le=2.5, description="how long an event's acknowledgement waits for its reply to be "
+        "posted (Slack allows 3 s): a worker that dies while answering has then not acknowledged the "
+        "event, so Slack redelivers it and another worker answers. 0 = acknowledge at once (the "
+        "default: held acknowledgements come later than 3 s on workers that have fallen behind)")
     staff_channels: list[str] = Field(default_factory=list, description="channels answered as staff")
     auto_answer_channels: list[str] = Field(default_factory=list,
                                             description="channels where every message is answered")

@@ -39,6 +39,7 @@ from bot.speaking import Delivery, SpeakDecision, decide
 from bot.state.button_secret import button_secret
 from bot.state.connection import StateUnavailable
 from bot.state.guards import Lock, RateDecision
+from bot.state.leases import EventLease
 from bot.state.stores import StateStores
 from bot.types import Answer, Audience, ConversationKey, Escalation, Feedback, Inquiry, Turn
 
@@ -171,6 +172,16 @@ class SupportBot:
         if not first:
             self.observer.duplicate_delivery(platform)
         return first
+
+    async def lease_delivery(self, platform: str, event_id: str, *, retry: bool = False,
+                             wait_s: float = 0.0) -> EventLease | None:
+        """For events the platform redelivers when a worker died before acknowledging them: a
+        lease to answer under (renewed while answering, done once posted), or None for a
+        delivery another worker is answering or answered (bot/state/leases.py)."""
+        lease = await self.state.events.lease(platform, event_id, retry=retry, wait_s=wait_s)
+        if lease is None:
+            self.observer.duplicate_delivery(platform)
+        return lease
 
     @property
     def _caching(self) -> bool:

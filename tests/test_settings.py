@@ -95,3 +95,19 @@ def test_a_missing_settings_file_is_named_by_its_absolute_path(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SettingsError, match=f"Settings file {tmp_path / 'absent.toml'} does not exist"):
         load_settings("absent.toml")
+
+
+@pytest.mark.parametrize("lease, budget, ttl, accepted", [
+    (1.5, 0.3, 3600, True),
+    (0.8, 0.3, 3600, False),  # renewed every third of the lease, each renewal may take the budget
+    (60, 0.3, 60, False),  # a lease as long as the done marker would outlive it
+])
+def test_the_event_lease_sits_between_the_claim_budget_and_the_event_ttl(monkeypatch, lease, budget, ttl, accepted):
+    monkeypatch.setenv("SUPPORTBOT_REDIS__EVENT_LEASE_S", str(lease))
+    monkeypatch.setenv("SUPPORTBOT_REDIS__CLAIM_BUDGET_S", str(budget))
+    monkeypatch.setenv("SUPPORTBOT_REDIS__EVENT_TTL_S", str(ttl))
+    if accepted:
+        assert load_settings(None).redis.event_lease_s == lease
+    else:
+        with pytest.raises(SettingsError, match="event_lease_s"):
+            load_settings(None)

@@ -20,6 +20,7 @@ from adapters.slack.mrkdwn import escape
 from adapters.slack.refs import ThreadRef
 from adapters.slack.stream_text import StreamText
 from bot.service import SupportBot
+from bot.state.leases import EventLease
 from bot.types import Inquiry
 
 log = structlog.get_logger(__name__)
@@ -40,16 +41,33 @@ async def respond_privately(respond, text: str, reply_blocks: list[dict[str, Any
         log.error("Slack refused a private reply", status=status, body=getattr(response, "body", ""))
 
 
+async def taken_over(lease: EventLease | None) -> bool:
+    """True when another worker took the event over (this one stalled past its lease, and a
+    retry reached the other): its reply is coming from there, so this one must not post."""
+    return lease is not None and not await lease.still_ours()
+
+
+async def posted(lease: EventLease | None) -> None:
+    """The reply is in Slack: write the done marker now, before anything else can stall. A worker
+    killed between Slack accepting the reply and this marker leaves the event to Slack's retry,
+    and the asker sees the answer twice: the one window of a double reply left (README)."""
+    if lease is not None:
+        await lease.finish()
+
+
 async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry,
-                                  ref: ThreadRef) -> None:
+                                  ref: ThreadRef, *, lease: EventLease | None = None) -> None:
     """Post "looking…" at once (well within a second), then replace it with the answer."""
     placeholder = await client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread,
                                                 text=blocks.PLACEHOLDER)
     message = _Reply(client, ref, placeholder.get("ts"))
     try:
         answer = await bot.answer(inquiry)
+        if await taken_over(lease):  # "looking…" stays: the other worker's reply follows it
+            return
         with bot.observer.posting("slack"):
             await message.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+        await posted(lease)
     except asyncio.CancelledError:  # the adapter is stopping: no "looking…" left behind
         await finish_before_stop(message.show(blocks.apology_blocks(bot.apology(), ref), escape(bot.apology())),
                                  "replace the placeholder")
@@ -60,18 +78,18 @@ async def answer_with_placeholder(bot: SupportBot, client: AsyncWebClient, inqui
 
 
 async def answer_in_dm(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry, ref: ThreadRef, *,
-                       team: str, user: str) -> None:
+                       team: str, user: str, lease: EventLease | None = None) -> None:
     """A DM (either messaging experience): a "thinking" status in its thread at once, then the
     answer streamed there. Slack clears the status when the reply arrives."""
     try:
         await client.assistant_threads_setStatus(channel_id=ref.channel, thread_ts=ref.thread, status=THINKING)
     except Exception as exc:  # a status is a nicety; the answer still goes out
         log.warning("could not set the thinking status", error=repr(exc))
-    await answer_with_stream(bot, client, inquiry, ref, team=team, user=user)
+    await answer_with_stream(bot, client, inquiry, ref, team=team, user=user, lease=lease)
 
 
 async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: Inquiry, ref: ThreadRef,
-                             *, team: str, user: str) -> None:
+                             *, team: str, user: str, lease: EventLease | None = None) -> None:
     """Assistant threads: stream generated text as it arrives, then add sources and buttons.
 
     Answers that are not generated (cached, extractive, declined) arrive whole and are posted
@@ -90,15 +108,21 @@ async def answer_with_stream(bot: SupportBot, client: AsyncWebClient, inquiry: I
         log.exception("could not answer in Slack", conversation=str(ref.conversation), error=repr(exc))
         await _apologise_after(stream, bot, client, ref)
         return
-    reply = _Reply(client, ref, None)
+    if await taken_over(lease):  # text streamed so far stays unfinished: the other worker's reply follows
+        return
     with bot.observer.posting("slack"):
-        if stream.live:
-            if stream.text.strip() == answer.text.strip():
-                if await stream.finish(blocks.footer_blocks(answer, ref)):
-                    return
-            elif await stream.finish(None):
-                reply.ts = stream.ts
-        await reply.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
+        await _post_whole_or_finish_stream(stream, _Reply(client, ref, None), answer, ref)
+    await posted(lease)
+
+
+async def _post_whole_or_finish_stream(stream: _Stream, reply: _Reply, answer, ref: ThreadRef) -> None:
+    if stream.live:
+        if stream.text.strip() == answer.text.strip():
+            if await stream.finish(blocks.footer_blocks(answer, ref)):
+                return
+        elif await stream.finish(None):
+            reply.ts = stream.ts
+    await reply.show(blocks.answer_blocks(answer, ref), blocks.notification_text(answer.text))
 
 
 class _Stream:

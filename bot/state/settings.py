@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 
 class MemorySettings(BaseModel):
@@ -52,6 +52,12 @@ class RedisSettings(BaseModel):
     claim_budget_s: float = Field(
         0.3, gt=0, le=10, description="how long claiming an event id in Redis may take; past it the "
         "claim is kept in this worker's memory instead (a retried delivery is then not answered)")
+    event_lease_s: float = Field(
+        10.0, ge=0.5, le=60, description="how long a worker's claim on a Slack event lasts unless it renews "
+        "it (every third of this while answering): a retry reaching another worker after the first one "
+        "died is answered once this has lapsed, if that is within slack.hold_ack_s (so set it below that, "
+        "e.g. 1.5 with 2, when turning that on). Longer survives longer stalls of a live worker "
+        "(a stall past it can give two replies); shorter recovers sooner")
     answer_ttl_s: int = Field(
         30 * 24 * 3600, ge=3600, description="how long answers stay findable for buttons"
     )
@@ -62,6 +68,18 @@ class RedisSettings(BaseModel):
     answer_log_max: int = Field(
         100_000, ge=100, le=10_000_000, description="questions kept in the answer log `supportbot "
         "report` reads (also trimmed to answer_ttl_s)")
+
+    @model_validator(mode="after")
+    def _lease_between_budget_and_ttl(self) -> RedisSettings:
+        if self.event_lease_s < 3 * self.claim_budget_s:
+            # Renewed every third of the lease, each renewal allowed the whole budget: shorter,
+            # and a slow but healthy Redis would let a live worker's lease lapse.
+            raise ValueError(f"event_lease_s ({self.event_lease_s:g}) must be at least 3 x claim_budget_s "
+                             f"({self.claim_budget_s:g})")
+        if self.event_lease_s >= self.event_ttl_s:
+            raise ValueError(f"event_lease_s ({self.event_lease_s:g}) must be shorter than event_ttl_s "
+                             f"({self.event_ttl_s})")
+        return self
 
 
 class RateLimitSettings(BaseModel):

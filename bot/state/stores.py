@@ -33,7 +33,8 @@ class StateStores:
             memory=ConversationMemory(redis, settings.memory),
             cache=cache,
             records=Records(redis, settings.redis),
-            events=EventDeduper(redis, settings.redis.event_ttl_s, settings.redis.claim_budget_s),
+            events=EventDeduper(redis, settings.redis.event_ttl_s, settings.redis.claim_budget_s,
+                                settings.redis.event_lease_s),
             limiter=RateLimiter(redis, settings.rate_limit),
             stampede=Stampede(cache, settings.cache.wait_for_leader_s),
         )

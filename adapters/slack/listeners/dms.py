@@ -27,6 +27,7 @@ from adapters.slack.convert import Message, inquiry_from_message, message_from_e
 from adapters.slack.delivery import answer_in_dm
 from adapters.slack.listeners.authority import for_connect, is_foreign, thread_ref
 from adapters.slack.runtime import Runtime
+from bot.state.leases import EventLease
 
 log = structlog.get_logger(__name__)
 
@@ -40,10 +41,10 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         return
 
     @app.event("app_home_opened")
-    async def offer_prompts(event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab") != "messages" or not rt.slack.suggested_prompts:
-            return
-        async with rt.working():
+    async def offer_prompts(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        async with rt.working(context):
+            if event.get("tab") != "messages" or not rt.slack.suggested_prompts:
+                return
             try:
                 await client.assistant_threads_setSuggestedPrompts(
                     channel_id=event["channel"], title=PROMPTS_TITLE, prompts=prompt_list(rt.slack.suggested_prompts))
@@ -51,18 +52,19 @@ def register(app: AsyncApp, rt: Runtime) -> None:
                 log.warning("could not offer suggested prompts", error=repr(exc))
 
     @app.event("app_context_changed")
-    async def context_changed(event: dict[str, Any]) -> None:
+    async def context_changed(event: dict[str, Any], context: AsyncBoltContext) -> None:
         # Acknowledged (bolt answers Slack) and deliberately unused: see the module docstring.
-        entities = (event.get("context") or {}).get("entities") or []
-        log.debug("Slack context changed", entity_types=[e.get("type") for e in entities])
+        async with rt.working(context):
+            entities = (event.get("context") or {}).get("entities") or []
+            log.debug("Slack context changed", entity_types=[e.get("type") for e in entities])
 
 
 def _assistant(rt: Runtime) -> AsyncAssistant:
     assistant = AsyncAssistant()
 
     @assistant.thread_started
-    async def greet(say, set_suggested_prompts) -> None:
-        async with rt.working():
+    async def greet(say, set_suggested_prompts, context: AsyncBoltContext) -> None:
+        async with rt.working(context):
             await say(GREETING)
             if rt.slack.suggested_prompts:
                 await set_suggested_prompts(prompts=prompt_list(rt.slack.suggested_prompts), title=PROMPTS_TITLE)
@@ -70,23 +72,24 @@ def _assistant(rt: Runtime) -> AsyncAssistant:
     @assistant.user_message
     async def question(payload: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext,
                        client: AsyncWebClient) -> None:
-        async with rt.working():
+        async with rt.working(context) as lease:
             message = message_from_event(payload, body.get("team_id", ""))
             await answer_dm(rt, client, message, context.bot_user_id or "", body.get("event_id", ""),
-                            team=context.team_id or message.team, foreign=is_foreign(payload, body.get("team_id", "")))
+                            team=context.team_id or message.team, foreign=is_foreign(payload, body.get("team_id", "")),
+                            lease=lease)
 
     return assistant
 
 
 async def answer_dm(rt: Runtime, client: AsyncWebClient, message: Message, bot_user_id: str, event_id: str,
-                    *, team: str, foreign: bool = False) -> None:
+                    *, team: str, foreign: bool = False, lease: EventLease | None = None) -> None:
     inquiry = inquiry_from_message(message, rt.slack, bot_user_id=bot_user_id, event_id=event_id)
     decision = await rt.bot.may_speak(for_connect(inquiry, foreign))  # claimed by app.py's middleware
     if not decision.speak:
         await tell_privately(client, message, decision.notice if decision.tell else "")
         return
     ref = await thread_ref(rt, message.channel, message.thread, message.user)
-    await answer_in_dm(rt.bot, client, decision.inquiry, ref, team=team, user=message.user)
+    await answer_in_dm(rt.bot, client, decision.inquiry, ref, team=team, user=message.user, lease=lease)
 
 
 async def tell_privately(client: AsyncWebClient, message: Message, notice: str) -> None:

@@ -27,6 +27,7 @@ from adapters.slack.listeners.authority import for_connect, is_foreign, thread_r
 from adapters.slack.listeners.dms import answer_dm, tell_privately
 from adapters.slack.refs import ThreadRef
 from adapters.slack.runtime import Runtime
+from bot.state.leases import EventLease
 
 log = structlog.get_logger(__name__)
 
@@ -35,15 +36,15 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext,
                       client: AsyncWebClient) -> None:
-        async with rt.working():
+        async with rt.working(context) as lease:
             await _answer(rt, client, message_from_event(event, body.get("team_id", "")),
                           context.bot_user_id or "", mentioned=True,
-                          foreign=is_foreign(event, body.get("team_id", "")))
+                          foreign=is_foreign(event, body.get("team_id", "")), lease=lease)
 
     @app.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext,
                       client: AsyncWebClient) -> None:
-        async with rt.working():
+        async with rt.working(context) as lease:
             if not is_from_a_person(event):
                 return
             message = message_from_event(event, body.get("team_id", ""))
@@ -55,9 +56,9 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             foreign = is_foreign(event, body.get("team_id", ""))
             if message.is_dm and rt.slack.experience == "agent":
                 await answer_dm(rt, client, message, bot_user_id, body.get("event_id", ""),
-                                team=context.team_id or message.team, foreign=foreign)
+                                team=context.team_id or message.team, foreign=foreign, lease=lease)
                 return
-            await _answer(rt, client, message, bot_user_id, mentioned=message.is_dm, foreign=foreign)
+            await _answer(rt, client, message, bot_user_id, mentioned=message.is_dm, foreign=foreign, lease=lease)
 
 
 async def _addressed_without_mention(rt: Runtime, message: Message) -> bool:
@@ -69,7 +70,7 @@ async def _addressed_without_mention(rt: Runtime, message: Message) -> bool:
 
 
 async def _answer(rt: Runtime, client: AsyncWebClient, message: Message, bot_user_id: str,
-                  *, mentioned: bool, foreign: bool) -> None:
+                  *, mentioned: bool, foreign: bool, lease: EventLease | None = None) -> None:
     # The event was claimed once already (app.py's middleware), so no delivery is passed here.
     inquiry = for_connect(inquiry_from_message(message, rt.slack, bot_user_id=bot_user_id), foreign)
     decision = await rt.bot.may_speak(inquiry, addressed=mentioned)
@@ -77,6 +78,6 @@ async def _answer(rt: Runtime, client: AsyncWebClient, message: Message, bot_use
         await tell_privately(client, message, decision.notice if decision.tell else "")
         return
     thread = await thread_ref(rt, message.channel, message.thread, message.user)
-    await answer_with_placeholder(rt.bot, client, decision.inquiry, thread)
+    await answer_with_placeholder(rt.bot, client, decision.inquiry, thread, lease=lease)
     if not message.is_dm:
         await rt.bot.follow_thread(thread.conversation)
