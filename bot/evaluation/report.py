@@ -109,22 +109,21 @@ def _cv_label(key: str) -> str:
 
 def rerank_model_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     """The re-ranker's weights per feature: fitted on all questions and the range over folds."""
-    on_all = lookup(report, "cross_validation.rerank_model_on_all") or {}
-    folds = lookup(report, "cross_validation.rerank_models") or []
-    rows = [[feature, f"{weight:+.3f}",
-             f"{min(f[feature] for f in folds):+.3f} .. {max(f[feature] for f in folds):+.3f}" if folds else "–"]
-            for feature, weight in on_all.items()]
-    return ["feature", "weight (all questions)", "weight range over folds"], rows
+    return _fitted_weight_rows(report, "rerank_model", "feature")
 
 
 def decline_model_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     """The decline model's weights per signal: fitted on all questions and the range over folds."""
-    on_all = lookup(report, "cross_validation.decline_model_on_all") or {}
-    folds = lookup(report, "cross_validation.decline_models") or []
-    rows = [[signal, f"{weight:+.3f}",
-             f"{min(f[signal] for f in folds):+.3f} .. {max(f[signal] for f in folds):+.3f}" if folds else "–"]
-            for signal, weight in on_all.items()]
-    return ["signal", "weight (all questions)", "weight range over folds"], rows
+    return _fitted_weight_rows(report, "decline_model", "signal")
+
+
+def _fitted_weight_rows(report: dict, model: str, term: str) -> tuple[list[str], list[list[str]]]:
+    on_all = lookup(report, f"cross_validation.{model}_on_all") or {}
+    folds = lookup(report, f"cross_validation.{model}s") or []
+    rows = [[name, f"{weight:+.3f}",
+             f"{min(f[name] for f in folds):+.3f} .. {max(f[name] for f in folds):+.3f}" if folds else "–"]
+            for name, weight in on_all.items()]
+    return [term, "weight (all questions)", "weight range over folds"], rows
 
 
 def check_rows(report: dict) -> tuple[list[str], list[list[str]]]:
