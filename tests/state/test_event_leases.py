@@ -58,6 +58,24 @@ async def test_a_retry_that_waits_takes_over_when_the_holder_dies_meanwhile(work
     assert lease is not None
 
 
+async def test_a_waiting_retry_keeps_waiting_when_one_look_at_redis_times_out(workers, monkeypatch):
+    first, second = workers
+    assert await first.lease("slack", "Ev3b") is not None  # never renewed: its worker died
+    run = second.state.run
+    looks = []
+
+    async def second_look_stalls(operation):
+        looks.append(operation)
+        if len(looks) == 2:  # Redis said "busy" once; now one look outlasts the claim budget
+            await asyncio.sleep(second.budget_s * 3)
+        return await run(operation)
+
+    monkeypatch.setattr(second.state, "run", second_look_stalls)
+    lease = await second.lease("slack", "Ev3b", retry=True, wait_s=LEASE_S * 6)
+    assert len(looks) >= 3  # it looked again after the stalled look instead of refusing
+    assert lease is not None and lease.in_redis  # and took over once the dead worker's lease lapsed
+
+
 async def test_a_waiting_retry_is_refused_once_the_holder_posted(workers):
     first, second = workers
     lease = await first.lease("slack", "Ev4")
