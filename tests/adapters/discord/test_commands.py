@@ -60,8 +60,11 @@ async def test_reindex_is_visible_to_every_configured_admin(start_client, api):
 async def test_an_admin_reindex_is_answered_at_once_and_reported_by_dm(start_client, api, tmp_path, small_kb):
     bot = await start_client(settings=make_settings(tmp_path, small_kb))
     by_role = bot.command("reindex", roles=(ADMIN_ROLE,))
+    # A small reindex can finish before the reply is sent (the reply waits up to BUSY_WAIT_S to
+    # hear of a refusal), so wait for both rather than assuming the order.
     summary = await api.wait_for(lambda: [m for m in dm_messages(api, CUSTOMER["id"])
                                           if m["content"].startswith("✅")], timeout=60)
+    await api.wait_for(lambda: token_calls(api, by_role), timeout=10)
     [reply] = token_calls(api, by_role)
     assert reply.json["type"] == 4 and reply.json["data"]["flags"] == 64  # answered, privately, at once
     assert "Reindex started" in reply.json["data"]["content"]
