@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering.decline import fit_decline_model
+from bot.answering.decline import contributions, decline_score, fit_decline_model
 from bot.answering.reranking import applies, candidate_features, fit_reranker, rerank
 from bot.answering.retrieval import distinct_passages, grounded_by_thread, is_grounded_by, rank
 from bot.answering.standalone import split_standalone
@@ -37,8 +37,15 @@ from bot.settings import RetrievalSettings
 
 DEFAULT_FOLDS = 5
 # What the decline fit aims for on the tuning folds: the target (answerable answered >= 0.95)
-# plus a margin, so that held-out folds still meet it.
-ANSWERED_GOAL = 0.96
+# plus what the held-out folds lose against the tuning ones (0.002 to 0.004 on the dev set).
+# Held-out fold means on the dev set (session 22; answered / unanswerable declined / off-topic
+# declined): goal 0.953: 0.9495 / 0.956 / 0.980; 0.955: 0.9518 / 0.956 / 0.975; 0.958: 0.9564 /
+# 0.927 / 0.968; 0.96: 0.9585 / 0.927 / 0.971. 0.955 is the lowest goal whose held-out answered
+# stays at 0.95: 0.96 answered more than the target asks and gave up two unanswerable declines.
+ANSWERED_GOAL = 0.955
+# Held-out questions the decline model decided wrongly, kept per kind for the report (the
+# declinable ones it answered are what to read when choosing the next signal).
+MISSES_KEPT = 25
 GRID = {
     "follow_up_question_weight": (0.1, 0.2, 0.3),
     "new_question_weight": (0.5, 0.6, 0.7),
@@ -120,6 +127,20 @@ class _Table:
         similarity, agreement = self.thresholds[threshold]
         return np.array([r.signals is not None and is_grounded_by(r.signals, similarity, agreement, model)
                          for r in self.results])
+
+    def misses(self, mask: np.ndarray, threshold: int, model: dict[str, float]) -> list[dict]:
+        """The held-out questions the model decided wrongly, with the score and what each signal
+        added: declinable ones it answered, answerable ones asked outside a thread it declined."""
+        by_model = self.model_answered(model, threshold)
+        wrong = []
+        for i in np.flatnonzero(mask & (by_model != (self.kinds == ANSWERABLE))):
+            signals = self.results[i].signals
+            if signals is None or (self.kinds[i] == ANSWERABLE and signals.context is not None):
+                continue  # a thread's message is declined by the thread rule as much as by the model
+            wrong.append({"kind": str(self.kinds[i]), "domain": str(self.domains[i]),
+                          "question": self.results[i].case.question, "score": round(decline_score(model, signals), 3),
+                          "contributions": contributions(model, signals)})
+        return wrong
 
     def measure(self, mask: np.ndarray, ranking: int, threshold: int, model: dict[str, float]) -> dict:
         figures: dict = {}
@@ -233,11 +254,12 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
     table = _Table(results, base)
     reranking = _Reranking(results, base, PassageLocator(texts) if texts else None)
     assigned = np.array([fold_of(r.case.group or r.case.id, folds) for r in results])
-    per_fold, chosen, models, rerankers = [], [], [], []
+    per_fold, chosen, models, rerankers, misses = [], [], [], [], []
     for fold in range(folds):
         ranking, threshold = table.fit(assigned != fold)
         model = table.fit_model(assigned != fold, threshold)
         figures = table.measure(assigned == fold, ranking, threshold, model)
+        misses += table.misses(assigned == fold, threshold, model)
         reranker = reranking.fit(assigned != fold)
         figures.update(reranking.measure(assigned == fold, None, "blend."))
         figures.update(reranking.measure(assigned == fold, reranker, "rerank."))
@@ -257,4 +279,14 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
             "summary": summary, "per_fold": per_fold, "chosen": chosen, "decline_models": models,
             "fitted_on_all": table.fitted(*table.fit(everything)).describe(),
             "decline_model_on_all": table.fit_model(everything, table.fit(everything)[1]),
-            "rerank_models": rerankers, "rerank_model_on_all": reranking.fit(everything)}
+            "rerank_models": rerankers, "rerank_model_on_all": reranking.fit(everything),
+            "answered_goal": ANSWERED_GOAL, "decline_misses": _worst(misses)}
+
+
+def _worst(misses: list[dict]) -> dict[str, list[dict]]:
+    """Per kind, the misses furthest on the wrong side of the line (answered: highest score)."""
+    by_kind: dict[str, list[dict]] = {}
+    for miss in misses:
+        by_kind.setdefault(miss["kind"], []).append(miss)
+    return {kind: sorted(found, key=lambda m: m["score"], reverse=kind != ANSWERABLE)[:MISSES_KEPT]
+            for kind, found in sorted(by_kind.items())}
