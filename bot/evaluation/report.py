@@ -85,6 +85,11 @@ CV_LABELS = {"top1": "gold document in top 1", "top5": "gold document in top 5",
              "model.answered_rate": "decline model: answerable answered",
              "model.unanswerable_declined_rate": "decline model: unanswerable declined",
              "model.offtopic_declined_rate": "decline model: off-topic declined",
+             "configured_thread_rule.model.answered_rate": "decline model, configured thread rule: answerable answered",
+             "configured_thread_rule.model.unanswerable_declined_rate":
+                 "decline model, configured thread rule: unanswerable declined",
+             "configured_thread_rule.model.offtopic_declined_rate":
+                 "decline model, configured thread rule: off-topic declined",
              "blend.top1": "configured blend: gold document in top 1",
              "rerank.top1": "re-ranker: gold document in top 1",
              "blend.top5": "configured blend: gold document in top 5",

@@ -7,7 +7,7 @@ import pytest
 
 from bot.answering.retrieval import GroundingSignals, Retrieval
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE, EvalCase, load_questions
-from bot.evaluation.folds import cross_validate, fold_of
+from bot.evaluation.folds import ANSWERED_GOAL, cross_validate, fold_of
 from bot.evaluation.paraphrase import paraphrase_figures
 from bot.evaluation.report import cross_validation_rows, decline_miss_rows, decline_model_rows, rerank_model_rows
 from bot.evaluation.runner import CaseResult
@@ -71,6 +71,9 @@ def test_cross_validation_fits_on_other_folds_and_reports_the_spread():
     assert summary["model.offtopic_declined_rate"]["min"] == 1.0
     assert summary["model.unanswerable_declined_rate"]["min"] == 1.0
     assert summary["model.answered_rate"]["mean"] >= 0.9
+    # ... and again beside the configured thread rule (the one the product ships).
+    assert summary["configured_thread_rule.model.offtopic_declined_rate"]["min"] == 1.0
+    assert summary["configured_thread_rule.model.answered_rate"]["mean"] >= 0.9
     assert len(report["decline_models"]) == 4 and report["decline_model_on_all"]["own"] > 0
     header, rows = decline_model_rows({"cross_validation": report})
     assert rows[0][0] == "own" and rows[-1][0] == "bias" and ".." in rows[0][2]
@@ -165,7 +168,7 @@ def test_the_decline_models_held_out_mistakes_are_listed_with_each_signals_part(
         # Two requests sit among the answerable questions: no line can decline them.
         results.append(_result(case, [_hit("any", 1.0)], 0.62 if n < 2 else 0.3 + (n % 10) / 100))
     report = cross_validate(results, RetrievalSettings(), folds=4)
-    assert report["answered_goal"] == 0.955
+    assert report["answered_goal"] == ANSWERED_GOAL
     misses = report["decline_misses"]
     assert {m["question"] for m in misses["offtopic"]} == {"off-topic 0?", "off-topic 1?"}
     for miss in misses["offtopic"]:
