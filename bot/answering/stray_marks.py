@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 
-# A bracketed counter: numbers of one or two digits (a citation "[1]", "[2, 3]", a list "(0)"), or
-# nothing. Longer numbers name things ("(1040)" is a form, "(1980)" a year) and stay.
-_BRACKETED = re.compile(r"\s*[(\[{]\s*(?:\d{1,2}(?:\s*[,;/-]\s*\d{1,2})*)?\s*[)\]}]")
+# A bracketed counter standing apart: numbers of one or two digits (a citation "[1]", "[2, 3]", a
+# list "(0)"), or nothing. Longer numbers name things ("(1040)" is a form, "(1980)" a year), and a
+# group touching a word is part of it ("alert(1)", "item[2]"): both stay.
+_BRACKETED = re.compile(r"(?:^|\s+)[(\[{]\s*(?:\d{1,2}(?:\s*[,;/-]\s*\d{1,2})*)?\s*[)\]}](?!\w)")
 # What follows the last sentence end, after a space, when it holds no letter: "? 0", "?! 12 :)"
 # (not the "0" of "version 2.0", which follows no space).
 _LETTERLESS_TAIL = re.compile(r"(?<=[?!.])\s+[\W\d_]*$")

@@ -14,6 +14,7 @@ from tests.helpers import build_test_bot, inquiry
     ("How do I return an item?!  12 :)", "How do I return an item?!"),
     ("Which of these [1] [2, 3] can I return?", "Which of these can I return?"),
     ("Can I return it ( ) after 30 days?", "Can I return it after 30 days?"),
+    ("(0) How do I return an item?", "How do I return an item?"),
 ])
 def test_counters_and_a_letterless_tail_are_dropped(message, searched):
     assert without_stray_marks(message) == searched
@@ -26,6 +27,8 @@ def test_counters_and_a_letterless_tail_are_dropped(message, searched):
     "Can I return an item after 30 days?",  # a number in the sentence
     "Does version 2.0 work?",
     "Does it work with version 2.0",  # no space after the last stop: part of the text
+    "Why does alert(1) show?",  # touching a word: part of it
+    "Is (1)st class mail fine?",
     "(0)",  # nothing else to keep
     "Line one\nline two",  # untouched when nothing is stray
 ])
