@@ -31,6 +31,7 @@ from bot.answering.policy_retriever import PolicyRetriever
 from bot.answering.prompt_text import history_block, is_no_answer, may_become_no_answer, passages_block, question_block
 from bot.answering.retrieval import Retrieval, Retriever
 from bot.answering.standalone import deterministic_standalone, split_standalone
+from bot.answering.stray_marks import without_stray_marks
 from bot.knowledge.batching import BatchedQueryEmbeddings
 from bot.knowledge.embeddings import embed_query
 from bot.knowledge.stores.protocol import IndexStoreError
@@ -125,6 +126,8 @@ class AnswerChain:
             log.warning("follow-up rewrite failed; using the deterministic rewrite", error=str(exc))
             self.observer.model_fallback("rewrite", exc)
             return fallback
+        # The model may copy a counter from the message; the deterministic rewrite drops it too.
+        rewritten = without_stray_marks(rewritten)
         return rewritten if 0 < len(rewritten) <= 4 * self.settings.max_question_chars else fallback
 
     # ----- cache, or a fresh answer --------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from bot.answering.stray_marks import without_stray_marks
 from bot.knowledge.keywords import STOPWORDS, keyword_tokens
 from bot.types import Turn
 
@@ -72,8 +73,9 @@ _FRAME = STOPWORDS | _DETERMINERS | _PREPOSITIONS | _SUBJECTS | {
 
 
 def deterministic_standalone(question: str, history: list[Turn]) -> str:
-    earlier = [turn.text.strip() for turn in history if turn.role == "user" and turn.text.strip()]
-    question = question.strip()
+    # Counters and stray keys carry no words (stray_marks.py): the search sees the words alone.
+    earlier = [without_stray_marks(turn.text.strip()) for turn in history if turn.role == "user" and turn.text.strip()]
+    question = without_stray_marks(question.strip())
     if earlier and (match := _NEW_OBJECT.match(question)):
         subject = next((text for text in reversed(earlier) if not is_follow_up(text)), None)
         qualify = bool(match.group("qualify"))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering.decline import fit_decline_model
+from bot.answering.decline import contributions, decline_score, fit_decline_model
 from bot.answering.reranking import applies, candidate_features, fit_reranker, rerank
 from bot.answering.retrieval import distinct_passages, grounded_by_thread, is_grounded_by, rank
 from bot.answering.standalone import split_standalone
@@ -37,8 +37,21 @@ from bot.settings import RetrievalSettings
 
 DEFAULT_FOLDS = 5
 # What the decline fit aims for on the tuning folds: the target (answerable answered >= 0.95)
-# plus a margin, so that held-out folds still meet it.
-ANSWERED_GOAL = 0.96
+# plus what the held-out folds lose against the tuning ones (0.002 to 0.004 on the dev set).
+# Held-out fold means on the dev set (session 22; answered / unanswerable declined / off-topic
+# declined): goal 0.953: 0.9495 / 0.956 / 0.980; 0.955: 0.9518 / 0.956 / 0.975; 0.958: 0.9564 /
+# 0.927 / 0.968; 0.96: 0.9585 / 0.927 / 0.971. 0.955 is the lowest goal whose held-out answered
+# stays at 0.95: 0.96 answered more than the target asks and gave up two unanswerable declines.
+ANSWERED_GOAL = 0.955
+# The decline model is also fitted and measured with the thread rule the product ships
+# (min_similarity and min_agreement from the settings) instead of the pair each fold fits for the
+# threshold rule: folds choose min_agreement 0, which grounds more thread messages, so the model
+# may decline more first messages than it could beside the configured rule (which keeps
+# off-topic requests in a thread declined: 0.805 at min_agreement 0.2, 0.67 at 0).
+SHIPPED = "configured_thread_rule."
+# Held-out questions the decline model decided wrongly, kept per kind for the report (the
+# declinable ones it answered are what to read when choosing the next signal).
+MISSES_KEPT = 25
 GRID = {
     "follow_up_question_weight": (0.1, 0.2, 0.3),
     "new_question_weight": (0.5, 0.6, 0.7),
@@ -103,23 +116,49 @@ class _Table:
         return Fitted(self.settings[ranking].model_copy(
             update={"min_similarity": similarity, "min_agreement": agreement}))
 
-    def fit_model(self, mask: np.ndarray, threshold: int) -> dict[str, float]:
+    def fit_model(self, mask: np.ndarray, threshold: int | tuple[float, float]) -> dict[str, float]:
         """The decline model: weights fitted on the questions in mask asked outside a thread
-        (decline.py says why), the bias on all of them, counting those the fold's thresholds
-        let the thread ground."""
-        similarity, agreement = self.thresholds[threshold]
+        (decline.py says why), the bias on all of them, counting those the thread rule grounds at
+        the given thresholds (a fold's fitted pair, or the configured (similarity, agreement))."""
+        similarity, agreement = self.thresholds[threshold] if isinstance(threshold, int) else threshold
         chosen = [i for i in np.flatnonzero(mask) if self.results[i].signals is not None]
         signals = [self.results[i].signals for i in chosen]
         return fit_decline_model(signals, [self.kinds[i] == ANSWERABLE for i in chosen], ANSWERED_GOAL,
                                  fit_on=[s.context is None for s in signals],
                                  answered_anyway=[grounded_by_thread(s, similarity, agreement) for s in signals])
 
-    def model_answered(self, model: dict[str, float], threshold: int) -> np.ndarray:
-        """Decisions with the model judging the own words, and the fold's fitted thresholds
-        deciding when the thread's context grounds a message."""
-        similarity, agreement = self.thresholds[threshold]
+    def model_answered(self, model: dict[str, float], threshold: int | tuple[float, float]) -> np.ndarray:
+        """Decisions with the model judging the own words, and the fold's fitted thresholds (or
+        the configured pair) deciding when the thread's context grounds a message."""
+        similarity, agreement = self.thresholds[threshold] if isinstance(threshold, int) else threshold
         return np.array([r.signals is not None and is_grounded_by(r.signals, similarity, agreement, model)
                          for r in self.results])
+
+    def measure_model(self, mask: np.ndarray, pair: tuple[float, float], model: dict[str, float]) -> dict:
+        """The decline model's held-out figures under a given thread rule (the configured one)."""
+        by_model = self.model_answered(model, pair)
+        figures = {}
+        for kind, key in ((ANSWERABLE, "answered_rate"), (UNANSWERABLE, "unanswerable_declined_rate"),
+                          (OFFTOPIC, "offtopic_declined_rate")):
+            of_kind = mask & (self.kinds == kind)
+            if of_kind.any():
+                rate = float(by_model[of_kind].mean())
+                figures[f"{SHIPPED}model.{key}"] = rate if kind == ANSWERABLE else 1.0 - rate
+        return figures
+
+    def misses(self, mask: np.ndarray, threshold: int, model: dict[str, float]) -> list[dict]:
+        """The held-out questions the model decided wrongly, with the score and what each signal
+        added: declinable ones it answered, answerable ones asked outside a thread it declined."""
+        by_model = self.model_answered(model, threshold)
+        wrong = []
+        for i in np.flatnonzero(mask & (by_model != (self.kinds == ANSWERABLE))):
+            signals = self.results[i].signals
+            if signals is None or (self.kinds[i] == ANSWERABLE and signals.context is not None):
+                continue  # a thread's message is declined by the thread rule as much as by the model
+            wrong.append({"kind": str(self.kinds[i]), "domain": str(self.domains[i]),
+                          "question": self.results[i].case.question, "score": round(decline_score(model, signals), 3),
+                          "contributions": contributions(model, signals)})
+        return wrong
 
     def measure(self, mask: np.ndarray, ranking: int, threshold: int, model: dict[str, float]) -> dict:
         figures: dict = {}
@@ -233,11 +272,14 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
     table = _Table(results, base)
     reranking = _Reranking(results, base, PassageLocator(texts) if texts else None)
     assigned = np.array([fold_of(r.case.group or r.case.id, folds) for r in results])
-    per_fold, chosen, models, rerankers = [], [], [], []
+    per_fold, chosen, models, rerankers, misses = [], [], [], [], []
     for fold in range(folds):
         ranking, threshold = table.fit(assigned != fold)
         model = table.fit_model(assigned != fold, threshold)
         figures = table.measure(assigned == fold, ranking, threshold, model)
+        misses += table.misses(assigned == fold, threshold, model)
+        configured = (base.min_similarity, base.min_agreement)
+        figures.update(table.measure_model(assigned == fold, configured, table.fit_model(assigned != fold, configured)))
         reranker = reranking.fit(assigned != fold)
         figures.update(reranking.measure(assigned == fold, None, "blend."))
         figures.update(reranking.measure(assigned == fold, reranker, "rerank."))
@@ -256,5 +298,17 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
     return {"folds": folds, "grouping": "whole dialogues; all dialogues about one page in one fold",
             "summary": summary, "per_fold": per_fold, "chosen": chosen, "decline_models": models,
             "fitted_on_all": table.fitted(*table.fit(everything)).describe(),
-            "decline_model_on_all": table.fit_model(everything, table.fit(everything)[1]),
-            "rerank_models": rerankers, "rerank_model_on_all": reranking.fit(everything)}
+            # The model to ship: its bias counts what the configured thread rule grounds, the rule
+            # that ships beside it (the fitted pair differs; with it the product answered 0.9496).
+            "decline_model_on_all": table.fit_model(everything, (base.min_similarity, base.min_agreement)),
+            "rerank_models": rerankers, "rerank_model_on_all": reranking.fit(everything),
+            "answered_goal": ANSWERED_GOAL, "decline_misses": _worst(misses)}
+
+
+def _worst(misses: list[dict]) -> dict[str, list[dict]]:
+    """Per kind, the misses furthest on the wrong side of the line (answered: highest score)."""
+    by_kind: dict[str, list[dict]] = {}
+    for miss in misses:
+        by_kind.setdefault(miss["kind"], []).append(miss)
+    return {kind: sorted(found, key=lambda m: m["score"], reverse=kind != ANSWERABLE)[:MISSES_KEPT]
+            for kind, found in sorted(by_kind.items())}

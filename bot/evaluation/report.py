@@ -85,6 +85,11 @@ CV_LABELS = {"top1": "gold document in top 1", "top5": "gold document in top 5",
              "model.answered_rate": "decline model: answerable answered",
              "model.unanswerable_declined_rate": "decline model: unanswerable declined",
              "model.offtopic_declined_rate": "decline model: off-topic declined",
+             "configured_thread_rule.model.answered_rate": "decline model, configured thread rule: answerable answered",
+             "configured_thread_rule.model.unanswerable_declined_rate":
+                 "decline model, configured thread rule: unanswerable declined",
+             "configured_thread_rule.model.offtopic_declined_rate":
+                 "decline model, configured thread rule: off-topic declined",
              "blend.top1": "configured blend: gold document in top 1",
              "rerank.top1": "re-ranker: gold document in top 1",
              "blend.top5": "configured blend: gold document in top 5",
@@ -126,6 +131,27 @@ def _fitted_weight_rows(report: dict, model: str, term: str) -> tuple[list[str],
     return [term, "weight (all questions)", "weight range over folds"], rows
 
 
+def decline_miss_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    misses = lookup(report, "cross_validation.decline_misses") or {}
+    rows = []
+    for kind, found in misses.items():
+        for miss in found:
+            parts = ", ".join(f"{name} {value:+.2f}" for name, value in miss["contributions"].items())
+            rows.append([kind, miss["domain"], _cell(miss["question"]), f"{miss['score']:+.2f}", parts])
+    return ["kind", "domain", "question", "score", "signals' contributions"], rows
+
+
+def _cell(text: str, limit: int = 90) -> str:
+    """One table cell: one line, no column breaks, long questions cut."""
+    flat = " ".join(text.split()).replace("|", "/")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _goal(report: dict) -> str:
+    goal = lookup(report, "cross_validation.answered_goal")
+    return f"{goal:.1%}" if goal else "the goal share"
+
+
 def check_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     rows = []
     for name, entry in (report.get("checks") or {}).items():
@@ -157,7 +183,10 @@ def sections(report: dict) -> list[tuple[str, tuple[list[str], list[list[str]]],
          "per query word); margin = best page's cosine minus the next page's; methods_agree = 1 when "
          "meaning and keyword search put the same page first; passage_words / page_words = share of the "
          "question's keywords that one passage (with its title) / one page's passages hold. Weights fitted on first messages, the "
-         "bias so that 96% of the tuning questions that can be answered are (with the thread rule)."),
+         f"bias so that {_goal(report)} of the tuning questions that can be answered are (with the thread rule)."),
+        ("Decline model's held-out mistakes (furthest on the wrong side first)", decline_miss_rows(report),
+         "Declinable questions the fold's model answered (highest score first) and answerable first messages it "
+         "declined (lowest first), with what each signal added to the score; the bias is the rest."),
         ("Re-ranker (candidates ordered by sum of weight x feature)", rerank_model_rows(report),
          "Features of each candidate passage from the two searches (bot/answering/reranking.py): blend = "
          "the configured blend and page support score (weight includes the fixed anchor); own_/context_ = "

@@ -7,9 +7,9 @@ import pytest
 
 from bot.answering.retrieval import GroundingSignals, Retrieval
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE, EvalCase, load_questions
-from bot.evaluation.folds import cross_validate, fold_of
+from bot.evaluation.folds import ANSWERED_GOAL, cross_validate, fold_of
 from bot.evaluation.paraphrase import paraphrase_figures
-from bot.evaluation.report import cross_validation_rows, decline_model_rows, rerank_model_rows
+from bot.evaluation.report import cross_validation_rows, decline_miss_rows, decline_model_rows, rerank_model_rows
 from bot.evaluation.runner import CaseResult
 from bot.evaluation.threads import NEW_TOPIC, OFFTOPIC_IN_THREAD, thread_checks
 from bot.knowledge.stores.protocol import SearchHit
@@ -71,6 +71,9 @@ def test_cross_validation_fits_on_other_folds_and_reports_the_spread():
     assert summary["model.offtopic_declined_rate"]["min"] == 1.0
     assert summary["model.unanswerable_declined_rate"]["min"] == 1.0
     assert summary["model.answered_rate"]["mean"] >= 0.9
+    # ... and again beside the configured thread rule (the one the product ships).
+    assert summary["configured_thread_rule.model.offtopic_declined_rate"]["min"] == 1.0
+    assert summary["configured_thread_rule.model.answered_rate"]["mean"] >= 0.9
     assert len(report["decline_models"]) == 4 and report["decline_model_on_all"]["own"] > 0
     header, rows = decline_model_rows({"cross_validation": report})
     assert rows[0][0] == "own" and rows[-1][0] == "bias" and ".." in rows[0][2]
@@ -151,3 +154,28 @@ def test_the_same_words_on_two_near_identical_pages_are_one_passage():
     figures = paraphrase_figures(results, _Vectors(vectors), threshold=0.95, texts=texts)
     assert figures["same_passage_pairs"] == 1 and figures["configured"]["hit_rate_same_passage"] == 1.0
     assert figures["configured"]["questions_with_a_false_hit"] == 1.0  # q2 is close to both
+
+
+def test_the_decline_models_held_out_mistakes_are_listed_with_each_signals_part():
+    results = []
+    for n in range(60):
+        case = EvalCase(id=f"a{n}", kind=ANSWERABLE, domain="x", question=f"answerable {n}?",
+                        gold_doc_ids=(f"gold{n}",), group=f"page:{n}")
+        results.append(_result(case, [_hit(f"gold{n}", 1.0)], 0.55 + (n % 10) / 100))
+    for n in range(40):
+        case = EvalCase(id=f"o{n}", kind=OFFTOPIC, domain="offtopic", question=f"off-topic {n}?",
+                        group=f"request:{n}")
+        # Two requests sit among the answerable questions: no line can decline them.
+        results.append(_result(case, [_hit("any", 1.0)], 0.62 if n < 2 else 0.3 + (n % 10) / 100))
+    report = cross_validate(results, RetrievalSettings(), folds=4)
+    assert report["answered_goal"] == ANSWERED_GOAL
+    misses = report["decline_misses"]
+    assert {m["question"] for m in misses["offtopic"]} == {"off-topic 0?", "off-topic 1?"}
+    for miss in misses["offtopic"]:
+        assert miss["score"] >= 0 and miss["contributions"]["own"] > 0
+    # Answerable questions below the line are listed lowest first: the bias is set to decline a few.
+    answerable = [m["score"] for m in misses.get("answerable", [])]
+    assert answerable == sorted(answerable) and all(score < 0 for score in answerable)
+    header, rows = decline_miss_rows({"cross_validation": report})
+    assert header[2] == "question" and {row[0] for row in rows} <= {"answerable", "offtopic"}
+    assert any(row[2] == "off-topic 0?" and "own +" in row[4] for row in rows)
