@@ -77,6 +77,7 @@ async def ask_all(bot, texts: list[str]) -> list:
 
 async def one_run(bot, fake, texts: list[str]) -> dict[str, float]:
     asked_before = fake.requests_served()
+    connections = fake.connections()
     model_cpu = fake.cpu_seconds()
     started, cpu = time.perf_counter(), time.process_time()
     answers = await ask_all(bot, texts)
@@ -91,7 +92,7 @@ async def one_run(bot, fake, texts: list[str]) -> dict[str, float]:
     per_answer = [a.timings_ms["total"] / 1000 for a in answers]
     return {"wall": wall, "median": statistics.median(per_answer), "p95": percentile(per_answer, 0.95),
             "max": max(per_answer), "cpu_ms": cpu / len(texts) * 1000, "model_cpu_ms": model_cpu / len(texts) * 1000,
-            "load": os.getloadavg()[0]}
+            "load": os.getloadavg()[0], "connections": fake.connections() - connections}
 
 
 def serial_retrieval(bot, texts: list[str]) -> float:
@@ -120,7 +121,8 @@ async def bench(args, variants: dict[str, object], fake) -> tuple[dict[str, list
                 print(f"run {run + 1}, {name}: wall {figures['wall']:.2f} s, answer time median "
                       f"{figures['median']:.2f} s, p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s; "
                       f"CPU per answer: bot process {figures['cpu_ms']:.1f} ms, fake model process "
-                      f"{figures['model_cpu_ms']:.1f} ms; load average {figures['load']:.1f}", flush=True)
+                      f"{figures['model_cpu_ms']:.1f} ms; {figures['connections']} new connections to the "
+                      f"model; load average {figures['load']:.1f}", flush=True)
             print(f"run {run + 1}: serial retrieval work {retrieval[-1]:.2f} s", flush=True)
     finally:
         for bot in bots.values():

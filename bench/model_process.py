@@ -5,6 +5,10 @@ compete with the bot for Python's interpreter lock and charge its CPU to the bot
 process it still shares this machine's cores (so figures stay conservative), not the bot's lock.
 The parent asks the child how many requests it has served, so a bench can check that every
 question really reached the model.
+
+It keeps connections alive (HTTP/1.1, chunked streams) as Anthropic's API does: the client reuses
+its pooled connections from one answer to the next instead of opening one per answer, which the
+tests' HTTP/1.0 fake made it do. Every answer is still a request to the model.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ def _serve(conn: Connection, text: str, delay: float) -> None:
     # make the kernel drop SYNs and the client retry a second later: the fake's limit, not ours.
     anthropic_server.ThreadingHTTPServer.request_queue_size = 4096
     reply = anthropic_server.Reply(text, chunk_size=32, delay=delay)  # two pieces, `delay` apart
-    with anthropic_server.FakeAnthropic(default=reply) as fake:
+    with anthropic_server.FakeAnthropic(default=reply, keep_alive=True) as fake:
         conn.send(fake.base_url)
         while (asked := conn.recv()) != "stop":
             # The CPU this process (all its threads) has used: it shares the machine's cores with
             # the bot, so a bench reports it beside the bot's own.
-            conn.send(time.process_time() if asked == "cpu" else len(fake.requests))
+            answers = {"cpu": time.process_time, "connections": lambda: fake.connections}
+            conn.send(answers.get(asked, lambda: len(fake.requests))())
 
 
 class ModelProcess:
@@ -49,6 +54,11 @@ class ModelProcess:
 
     def requests_served(self) -> int:
         self._conn.send("count")
+        return self._conn.recv()
+
+    def connections(self) -> int:
+        """TCP connections the fake has accepted so far."""
+        self._conn.send("connections")
         return self._conn.recv()
 
     def cpu_seconds(self) -> float:

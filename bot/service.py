@@ -121,10 +121,9 @@ class SupportBot:
         question = Question(inquiry=inquiry, prompts=prompts, history=history, on_delta=on_delta, started=started)
         answer = await self.chain.run(question, self.callbacks)
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
-        await self._safely(self.memory.append(conversation, Turn("user", inquiry.text), Turn("assistant", answer.text),
-                                              audience=inquiry.audience), None, "memory.append")
-        await self._safely(self.records.save_answer(conversation, answer, tenant=inquiry.tenant), None,
-                           "records.save_answer")
+        turns = (Turn("user", inquiry.text), Turn("assistant", answer.text))
+        await self._safely(self.state.remember_answer(conversation, turns, answer, audience=inquiry.audience,
+                                                      tenant=inquiry.tenant), None, "remember_answer")
         return answer
 
     async def rate_decision(self, inquiry: Inquiry) -> RateDecision:

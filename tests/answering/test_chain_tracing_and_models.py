@@ -69,6 +69,23 @@ async def test_retrieval_and_generation_are_one_trace(sample_settings, embedding
     assert len([r for r in handler.runs if handler.runs[r][2] is None]) == 1  # nothing outside the trace
 
 
+async def test_an_answer_is_six_runs_none_of_them_a_pass_through(sample_settings, embeddings, fake):
+    """Each run costs the event loop callback work under a burst: the trace holds the answer, the
+    retriever and the generation (its prompt, chat model and parser), and no step that only hands
+    the question on (there were 11 runs per answer)."""
+    settings = _with_model(sample_settings, base_url=fake.base_url, model="anthropic:claude-test")
+    bot = build_test_bot(settings, embeddings, answerer=ChatAnswerer(settings))
+    handler = RecordingHandler()
+    bot.callbacks.append(handler)
+    fake.queue(Reply("Opened items can be returned within 30 days [1]."))
+    assert (await bot.answer(inquiry("Can I return an opened item after 30 days?"))).mode == "generated"
+    names = {run_id: name or kind for run_id, (kind, name, _) in handler.runs.items()}
+    parents = {names[run_id]: names.get(parent) for run_id, (_, _, parent) in handler.runs.items()}
+    assert parents == {RUN_NAME: None, "PolicyRetriever": RUN_NAME, "generate": RUN_NAME,
+                       "answer_prompt": "generate", "chat_model": "generate",
+                       "InlineStrOutputParser": "generate"}
+
+
 async def test_offline_answers_run_the_same_chain(sample_settings, embeddings):
     bot = build_test_bot(sample_settings, embeddings)  # no API key: extractive
     handler = RecordingHandler()

@@ -133,8 +133,14 @@ def _error_body(error_type: str, message: str) -> dict:
 # --- the fake ----------------------------------------------------------------
 
 class FakeAnthropic:
-    def __init__(self, default: Optional[Behaviour] = None) -> None:
+    """keep_alive: HTTP/1.1 with persistent connections and chunked SSE bodies, as the real API
+    serves; a client then reuses its connections (benches). The default, HTTP/1.0, closes every
+    connection after its response, so a test leaves no idle sockets behind."""
+
+    def __init__(self, default: Optional[Behaviour] = None, *, keep_alive: bool = False) -> None:
         self.default: Behaviour = default or Reply("Hello from FakeAnthropic.")
+        self.keep_alive = keep_alive
+        self.connections = 0  # TCP connections accepted: with keep_alive, fewer than requests
         self.requests: list[Any] = []            # parsed JSON bodies, in arrival order
         self.request_headers: list[dict] = []    # parallel list; keys lower-cased
         self._queue: collections.deque = collections.deque()
@@ -157,7 +163,8 @@ class FakeAnthropic:
 
     def start(self) -> "FakeAnthropic":
         self._stopping.clear()
-        self._server = _Server(("127.0.0.1", 0), _Handler)  # port 0: a free one
+        handler = _KeepAliveHandler if self.keep_alive else _Handler
+        self._server = _Server(("127.0.0.1", 0), handler)  # port 0: a free one
         self._server.daemon_threads = True  # a hung handler must not block exit
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -225,6 +232,13 @@ class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.0: every response ends by closing the connection, which delimits
     # an SSE stream without chunked encoding and leaves no idle keep-alive sockets.
     server_version = "FakeAnthropic/1.0"
+    chunked = False
+
+    def setup(self) -> None:
+        super().setup()
+        fake: FakeAnthropic = self.server.fake  # type: ignore[attr-defined]
+        with fake._lock:
+            fake.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
@@ -292,7 +306,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("request-id", self.request_id)
+        if self.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        try:
+            self._stream(message, usage, text, chunk_size, delay, error)
+        finally:
+            if self.chunked:
+                self.wfile.write(b"0\r\n\r\n")  # the end of the body; the connection stays open
+
+    def _stream(self, message: dict, usage: dict, text: str, chunk_size: int, delay: float,
+                error: Any) -> None:
         # message_start carries an empty message; the text arrives as deltas.
         self._sse("message_start", {"type": "message_start", "message": {
             **message, "content": [], "stop_reason": None,
@@ -320,7 +344,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _sse(self, event: str, data: dict) -> None:
         # wfile is unbuffered, so each event reaches the client as it is written.
-        self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+        body = f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+        if self.chunked:
+            body = b"%x\r\n%s\r\n" % (len(body), body)
+        self.wfile.write(body)
 
     def _json(self, status: int, payload: dict, headers: Optional[dict] = None) -> None:
         data = json.dumps(payload).encode()
@@ -332,3 +359,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+class _KeepAliveHandler(_Handler):
+    # HTTP/1.1: the connection serves the next request; a stream's end is the empty chunk.
+    protocol_version = "HTTP/1.1"
+    chunked = True

@@ -336,3 +336,26 @@ async def test_langchain_reports_cache_usage(fake):
     assert first.usage_metadata["input_token_details"]["cache_creation"] == 200
     details = [c.usage_metadata["input_token_details"] for c in second if c.usage_metadata]
     assert details[-1]["cache_read"] == 200
+
+
+# --- keep-alive (benches) ----------------------------------------------------------
+
+def test_keep_alive_streams_over_one_connection_and_ends_each_body():
+    with FakeAnthropic(Reply(LONG, chunk_size=10), keep_alive=True) as f, \
+            anthropic.Anthropic(base_url=f.base_url, api_key="test", max_retries=0) as c:
+        texts = []
+        for _ in range(3):
+            with c.messages.stream(model=MODEL, max_tokens=50, messages=USER) as stream:
+                texts.append("".join(stream.text_stream))
+        assert f.connections == 1  # the default closes after each response: three
+        failed = HttpError(400, "invalid_request_error", "bad")
+        f.queue(StreamError("Half an ans", "overloaded_error", "Overloaded"), failed)
+        with pytest.raises(anthropic.APIStatusError), \
+                c.messages.stream(model=MODEL, max_tokens=50, messages=USER) as stream:
+            "".join(stream.text_stream)
+        with pytest.raises(anthropic.BadRequestError):
+            c.messages.create(model=MODEL, max_tokens=50, messages=USER)
+        reply = c.messages.create(model=MODEL, max_tokens=50, messages=USER)
+    assert texts == [LONG] * 3 and reply.content[0].text == LONG
+    # The client drops the connection of a stream it abandoned on an error, and opens one more.
+    assert len(f.requests) == 6 and f.connections == 2

@@ -105,3 +105,45 @@ async def test_feedback_is_one_vote_per_user_and_logged(sample_settings, prefix,
     log = raw_redis.xrange(settings.redis.key_prefix + "log:feedback")
     assert len(log) == 3 and log[0][1][b"helpful"] == b"0"
     await bot.close()
+
+
+async def test_after_an_answer_memory_and_record_are_written_in_one_round_trip(sample_settings, prefix,
+                                                                               embeddings, raw_redis):
+    settings = with_redis(sample_settings, prefix)
+    settings = settings.model_copy(update={"cache": settings.cache.model_copy(update={"enabled": False})})
+    bot = make_bot(settings, embeddings)
+    operations = []
+    run = bot.state.redis.run
+
+    async def counting(operation):
+        operations.append(operation)
+        return await run(operation)
+
+    bot.state.redis.run = counting
+    answer = await bot.answer(inquiry("How do I return an item?", thread="t5"))
+    written = len(operations)
+    operations.clear()
+    await bot.state.remember_answer(follow_up_key("t6"), (Turn("user", "q"), Turn("assistant", "a")), answer,
+                                    audience=answer.audience, tenant=None)
+    assert len(operations) == 1  # one pipeline: the turns, the record and the log line
+    assert [t.text for t in await bot.history(follow_up_key("t6"))] == ["q", "a"]
+    assert [t.role for t in await bot.history(follow_up_key("t5"))] == ["user", "assistant"]
+    conversation, found = await bot.records.find_answer(answer.answer_id)
+    assert conversation == follow_up_key("t6") and found.text == answer.text  # the later write won
+    log = raw_redis.xrange(settings.redis.key_prefix + "log:answers")
+    assert [entry[b"answer_id"].decode() for _, entry in log] == [answer.answer_id] * 2
+    assert written == 3  # the rate limit, the thread's memory, one write after the answer (was two)
+    await bot.close()
+
+
+async def test_a_failed_write_after_an_answer_still_returns_the_answer(sample_settings, prefix, embeddings,
+                                                                      monkeypatch):
+    bot = make_bot(with_redis(sample_settings, prefix), embeddings)
+
+    async def refused(*args, **kwargs):
+        raise ConnectionError("Redis refused the write")
+
+    monkeypatch.setattr(bot.state, "remember_answer", refused)
+    answer = await bot.answer(inquiry("How do I return an item?", thread="t7"))
+    assert answer.text and answer.grounded
+    await bot.close()
