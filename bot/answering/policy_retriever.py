@@ -21,7 +21,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from bot.answering.retrieval import Retrieval, Retriever, distinct_passages
+from bot.answering.retrieval import Retrieval, Retriever, answer_passages
 from bot.knowledge.stores.protocol import SearchHit
 from bot.knowledge.stores.weaviate.tenancy import tenant_scope
 from bot.types import Audience
@@ -65,7 +65,7 @@ class PolicyRetriever(BaseRetriever):
         if retrieval_sink is not None:
             retrieval_sink.append(retrieval)
         count = k or self.k
-        hits = distinct_passages(retrieval.ranked, count) if count else retrieval.hits
+        hits = answer_passages(retrieval.ranked, count) if count else retrieval.hits
         return [to_document(hit, retrieval.grounded) for hit in hits]
 
     async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,

@@ -202,13 +202,42 @@ def distinct_passages(ranked: Sequence[SearchHit], count: int) -> list[SearchHit
     seen: set[str] = set()
     hits = []
     for hit in ranked:
-        key = " ".join(hit.chunk.text.split()).lower()
+        key = _text_key(hit)
         if key not in seen:
             seen.add(key)
             hits.append(hit)
             if len(hits) == count:
                 break
     return hits
+
+
+def answer_passages(ranked: Sequence[SearchHit], count: int) -> list[SearchHit]:
+    """The passages given to the answerer: the best `count - 1` distinct ones and the best one's
+    neighbour in its section (the next passage, else the one before) when the search found it.
+
+    A passage often stops mid-explanation, and the sentences that finish it sit in the next
+    chunk: held out on the doc2dial dev set (5 folds by page), giving that neighbour instead of
+    the eighth-best passage lifted gold passage coverage from 0.825 to 0.833 with every page rank
+    unchanged. Only a candidate of this search can be the neighbour, so every store serves it.
+    Without a neighbour among the candidates the answerer gets the `count` best, as before.
+    """
+    if count <= 1:
+        return distinct_passages(ranked, count)
+    hits = distinct_passages(ranked, count - 1)
+    if not hits:
+        return hits
+    best = hits[0].chunk
+    given = {_text_key(hit) for hit in hits}
+    found = {(hit.chunk.document_id, hit.chunk.index): hit for hit in ranked}
+    for step in (1, -1):
+        neighbour = found.get((best.document_id, best.index + step))
+        if neighbour and neighbour.chunk.headings == best.headings and _text_key(neighbour) not in given:
+            return [*hits, neighbour]
+    return distinct_passages(ranked, count)
+
+
+def _text_key(hit: SearchHit) -> str:
+    return " ".join(hit.chunk.text.split()).lower()
 
 
 class Retriever:
@@ -239,7 +268,7 @@ class Retriever:
             signals = thread_signals(own, with_context, follow_up, SIGNAL_DEPTH, own_words)
             query_vector = vectors[0] if own_weight(follow_up, self.settings) >= 0.5 else vectors[1]
         searched = time.perf_counter()
-        hits = distinct_passages(ranked, self.settings.top_k)
+        hits = answer_passages(ranked, self.settings.top_k)
         return Retrieval(
             question=question, hits=hits, ranked=ranked, signals=signals, own_hits=own,
             context_hits=with_context,

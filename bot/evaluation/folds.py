@@ -27,7 +27,7 @@ import numpy as np
 
 from bot.answering.decline import contributions, decline_score, fit_decline_model
 from bot.answering.reranking import applies, candidate_features, fit_reranker, rerank
-from bot.answering.retrieval import distinct_passages, grounded_by_thread, is_grounded_by, rank
+from bot.answering.retrieval import answer_passages, grounded_by_thread, is_grounded_by, rank
 from bot.answering.standalone import split_standalone
 from bot.evaluation.baselines import distinct_documents
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE
@@ -226,7 +226,7 @@ class _Reranking:
         for _, case, ranked, features, _, reranked in chosen:
             ordered = rerank(ranked, features, model) if model and reranked else ranked
             ranks.append(gold_rank(distinct_documents([h.chunk.document_id for h in ordered]), case.gold_doc_ids) or 0)
-            covered.append(self._coverage(case, distinct_passages(ordered, self.base.top_k)))
+            covered.append(self._coverage(case, answer_passages(ordered, self.base.top_k)))
             domains.append(case.domain)
         ranks, domains = np.array(ranks), np.array(domains)
         figures = {f"{prefix}top1": float((ranks == 1).mean()), f"{prefix}top5": float(((ranks > 0) & (ranks <= 5)).mean())}

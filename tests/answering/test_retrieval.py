@@ -81,3 +81,27 @@ def test_the_answerer_gets_passages_with_different_text():
     twins = [twins[0], replace(twins[1], chunk=replace(twins[1].chunk, text=" T ")),
              replace(twins[2], chunk=replace(twins[2].chunk, text="another passage"))]
     assert [h.chunk.id for h in distinct_passages(twins, 2)] == ["a", "c"]  # "t" and " T " are one text
+
+
+def _passage(chunk_id: str, document_id: str, index: int, text: str, headings=("T",)) -> SearchHit:
+    chunk = Chunk(id=chunk_id, document_id=document_id, index=index, text=text, title="T", url="u",
+                  audience="public", headings=headings, content_hash="h")
+    return SearchHit(chunk=chunk, score=0.5, similarity=0.5, keyword_score=0.0)
+
+
+def test_the_answerer_gets_the_best_passages_neighbour_in_its_section_instead_of_the_last():
+    from bot.answering.retrieval import answer_passages
+
+    best = _passage("p3", "page", 3, "the fee is waived when")
+    ranked = [best, _passage("q", "other", 0, "second"), _passage("r", "other", 1, "third"),
+              _passage("p4", "page", 4, "you are over 65")]
+    assert [h.chunk.id for h in answer_passages(ranked, 3)] == ["p3", "q", "p4"]
+    # No following passage among the candidates: the one before it serves.
+    before = [best, *ranked[1:3], _passage("p2", "page", 2, "fees")]
+    assert [h.chunk.id for h in answer_passages(before, 3)] == ["p3", "q", "p2"]
+    # A neighbour under another heading is another section: the best passages as they come.
+    elsewhere = [best, *ranked[1:3], _passage("p4", "page", 4, "refunds", headings=("T", "Refunds"))]
+    assert [h.chunk.id for h in answer_passages(elsewhere, 3)] == ["p3", "q", "r"]
+    # Already given (or the same text under another id): nothing is repeated.
+    assert [h.chunk.id for h in answer_passages([best, ranked[3], ranked[1]], 3)] == ["p3", "p4", "q"]
+    assert [h.chunk.id for h in answer_passages(ranked, 1)] == ["p3"]

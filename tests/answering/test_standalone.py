@@ -74,3 +74,23 @@ async def test_a_new_object_in_a_thread_is_answered_from_its_own_section(sample_
     assert answer.sources[0].heading.endswith("Final-sale items")
     assert "Clearance items" in answer.text and "Personalised items" in answer.text
     assert "resellable condition" not in answer.text  # nothing quoted from the 30-day section
+
+
+def test_a_reply_to_the_assistant_searches_with_the_start_of_what_it_said():
+    asked = "Are you applying for Medicare only, or for retirement benefits as well? " + "More detail. " * 40
+    history = [Turn("user", "I'm thinking about retirement"), Turn("assistant", asked)]
+    _, earlier = split_standalone(deterministic_standalone("no, neither of those", history))
+    assert earlier[0] == "I'm thinking about retirement"
+    reply = earlier[1]
+    assert asked.startswith(reply) and asked[len(reply)] == " "  # cut at a word, not mid-word
+    assert 290 < len(reply) <= 300
+    # "what about it?" names nothing new: still a reply to what the assistant said.
+    assert split_standalone(deterministic_standalone("what about it?", history))[1][1] == reply
+
+
+def test_no_assistant_context_for_a_new_object_or_when_the_user_spoke_last():
+    history = [Turn("user", "Can I return an opened item after 30 days?"),
+               Turn("assistant", "Opened items are accepted within 30 days in resellable condition.")]
+    assert split_standalone(deterministic_standalone("and what about sale items?", history))[1] == [history[0].text]
+    assert split_standalone(deterministic_standalone("yes", history[:1]))[1] == [history[0].text]
+    assert split_standalone(deterministic_standalone("yes", history))[1] == [history[0].text, history[1].text]

@@ -39,7 +39,7 @@ def test_words_and_named_numbers_stay(message):
 def test_the_rewrite_drops_them_from_the_message_and_the_thread():
     history = [Turn("user", "Can I return an opened item? [1]"), Turn("assistant", "Within 30 days [1].")]
     assert deterministic_standalone("and after 30 days? (2)", history) == (
-        "and after 30 days? (earlier: Can I return an opened item?)")
+        "and after 30 days? (earlier: Can I return an opened item? / Within 30 days.)")  # the answer's own [1] too
 
 
 @pytest.fixture

@@ -65,7 +65,9 @@ async def test_report_has_every_required_figure_and_follow_ups_use_the_thread(tm
     assert report["citation_validity"] == 1.0
     assert report["offtopic"]["declined_rate"] == 1.0 and report["unanswerable"]["declined_rate"] == 1.0
     follow_up = next(r for r in results if r.case.id == "a_3")
-    assert "(earlier: What do I need to apply for a passport?)" in follow_up.answer.standalone_question
+    # The thread's context: the user's earlier question, then the start of the agent's reply to it.
+    assert follow_up.answer.standalone_question.endswith(
+        "(earlier: What do I need to apply for a passport? / Proof of citizenship and a photo.)")
     assert follow_up.answer.mode == "extractive" and "130 dollars" in follow_up.answer.text
     assert set(report["per_domain"]) == {"state", "dmv", "cdc", "offtopic"}
     # The eval indexes into its own folder, and a second run embeds nothing.
