@@ -5,8 +5,10 @@ onnxruntime's threads. A reindex is thousands of texts and wants throughput, whi
 does not give on a small machine: the int8 kernels of a batch of 4 texts leave most of a second
 core idle between their parallel sections. Here each of two sessions of one thread embeds its own
 batches, taken from a shared queue (a slow batch does not leave the other session waiting):
-45.9-47.1 chunks/s against 37.7-40.6 for the shared session on doc2dial, on 2 cores (1.22x),
-for about 45 MB per session, released when the reindex is done.
+45.9-47.1 chunks/s against 37.7-40.6 for the shared session on doc2dial, on 2 cores (1.22x).
+The price is memory while the reindex runs: two sessions and their onnxruntime arenas raised a
+cold doc2dial index's peak RSS from 455 to 734 MB, released when it is done. A small container
+sets embeddings.index_sessions = 1 (the shared session, as fast per core).
 
 Sorting the whole list by length (not 128 chunks at a time) also pads less: each batch pads to
 its longest text. The vectors are the same either way; padding is masked.
@@ -28,21 +30,21 @@ from bot.knowledge.embeddings import MiniLMOnnxEmbeddings, embed_texts
 # Progress callback: texts embedded so far, of all of them.
 Progress = Callable[[int, int], None]
 PROGRESS_GROUP = 128  # texts embedded between two progress reports
-# More sessions than cores only compete for them, and each holds ~45 MB; two is what was measured
-# (a 2-core machine), so a larger machine gets two as well until someone measures more.
+# More sessions than cores only compete for them; two is what was measured (a 2-core machine), so
+# two is the default on larger machines too until someone measures more (embeddings.index_sessions).
 MAX_SESSIONS = 2
 # Fewer batches than this per session: the shared session does it sooner than loading new ones.
 MIN_BATCHES_PER_SESSION = 8
 
 
 def embed_for_index(embeddings: Embeddings, texts: list[str], batch_size: int,
-                    on_progress: Progress | None = None) -> np.ndarray:
+                    on_progress: Progress | None = None, sessions: int = MAX_SESSIONS) -> np.ndarray:
     """Vectors for a reindex's texts, in their order (float32, one row a text)."""
     report = on_progress or (lambda done, total: None)
     # Indexing bypasses the question batcher: its texts are one large batch already.
     inner = embeddings.inner if isinstance(embeddings, BatchedQueryEmbeddings) else embeddings
     if isinstance(inner, MiniLMOnnxEmbeddings):
-        count = session_count()
+        count = session_count(sessions)
         if count > 1 and len(inner.batches(texts)) >= count * MIN_BATCHES_PER_SESSION:
             sessions = [inner.new_session(threads=1) for _ in range(count)]
         else:  # a small reindex, or one core: the shared session (all cores' threads)
@@ -52,8 +54,10 @@ def embed_for_index(embeddings: Embeddings, texts: list[str], batch_size: int,
     return _in_groups(lambda part: embed_texts(inner, part), texts, batch_size, report)
 
 
-def session_count() -> int:
-    return max(1, min(os.cpu_count() or 1, MAX_SESSIONS))
+def session_count(wanted: int = MAX_SESSIONS) -> int:
+    """Sessions for a large reindex: as many as wanted (embeddings.index_sessions), at most one
+    per core."""
+    return max(1, min(os.cpu_count() or 1, wanted))
 
 
 def _in_groups(embed: Callable[[list[str]], np.ndarray], texts: list[str], group: int,

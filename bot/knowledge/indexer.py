@@ -17,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from bot.knowledge.embeddings import embeddings_model_id
 from bot.knowledge.index_embedding import embed_for_index
 from bot.knowledge.loaders import DocumentLoadError, MetadataWarning, PolicyDocument, load_sources
+from bot.knowledge.settings import EmbeddingSettings
 from bot.knowledge.stores.protocol import PolicyIndex
 from bot.knowledge.splitting import Chunk, Splitter
 from bot.settings import Settings
@@ -98,7 +99,7 @@ def reindex(
         chunks.extend(splitter.split(document, content_hash))
         on_progress("split", number, len(changed))
     try:
-        vectors = _embed(embeddings, chunks, settings.embeddings.batch_size, on_progress)
+        vectors = _embed(embeddings, chunks, settings.embeddings, on_progress)
         with index.begin_update(full=full, embedding_model=embeddings_model_id(settings.embeddings)) as update:
             update.delete_documents([d.id for d, _ in changed if d.id in indexed] + removed)
             update.upsert(chunks, vectors)
@@ -113,10 +114,11 @@ def reindex(
     return summary
 
 
-def _embed(embeddings: Embeddings, chunks: list[Chunk], batch_size: int,
+def _embed(embeddings: Embeddings, chunks: list[Chunk], settings: EmbeddingSettings,
            on_progress: ProgressCallback) -> np.ndarray:
     texts = [chunk.embedding_text() for chunk in chunks]
-    return embed_for_index(embeddings, texts, batch_size, lambda done, total: on_progress("embed", done, total))
+    return embed_for_index(embeddings, texts, settings.batch_size, lambda done, total: on_progress("embed", done, total),
+                           sessions=settings.index_sessions)
 
 
 def _bullets(errors: list[DocumentLoadError]) -> str:

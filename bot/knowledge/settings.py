@@ -76,6 +76,11 @@ class EmbeddingSettings(BaseModel):
     )
     options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for it")
     batch_size: int = Field(4, ge=1, le=1024, description="texts per model call")
+    index_sessions: int = Field(
+        2, ge=1, le=8,
+        description="model sessions embedding a large reindex side by side (bundled model only; each "
+        "extra one is faster on 2+ cores but holds about 140 MB until the reindex ends; 1 = the shared one)",
+    )
 
 
 class WeaviateSettings(BaseModel):

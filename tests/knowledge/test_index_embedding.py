@@ -31,7 +31,7 @@ def test_two_sessions_give_the_shared_sessions_vectors_in_the_same_order(embeddi
 
 
 def test_indexing_bypasses_the_question_batcher_and_reports_progress(embeddings, monkeypatch):
-    monkeypatch.setattr(index_embedding, "session_count", lambda: 2)
+    monkeypatch.setattr(index_embedding, "session_count", lambda wanted: 2)
     monkeypatch.setattr(index_embedding, "PROGRESS_GROUP", 16)
     batched = BatchedQueryEmbeddings(embeddings)
     reports: list[tuple[int, int]] = []
@@ -53,6 +53,17 @@ def test_a_small_reindex_uses_the_shared_session(embeddings, monkeypatch):
     monkeypatch.setattr(embeddings, "new_session", no_new_session)
     vectors = embed_for_index(embeddings, texts(5), 4)
     assert np.allclose(vectors, embeddings.embed_array(texts(5)), atol=1e-4)
+
+
+def test_one_index_session_keeps_a_large_reindex_on_the_shared_session(embeddings, monkeypatch):
+    # embeddings.index_sessions = 1: a small container does not pay for extra sessions' memory.
+    def no_new_session(*args, **kwargs):
+        raise AssertionError("index_sessions = 1 should not load sessions of its own")
+
+    monkeypatch.setattr(embeddings, "new_session", no_new_session)
+    chunks = texts(80)  # 20 batches of 4: two sessions would be loaded on a 2-core machine
+    vectors = embed_for_index(embeddings, chunks, 4, sessions=1)
+    assert np.allclose(vectors, embeddings.embed_array(chunks), atol=1e-4)
 
 
 class Session:
