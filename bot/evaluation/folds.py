@@ -120,7 +120,7 @@ class _Table:
         """The decline model: weights fitted on the questions in mask asked outside a thread
         (decline.py says why), the bias on all of them, counting those the thread rule grounds at
         the given thresholds (a fold's fitted pair, or the configured (similarity, agreement))."""
-        similarity, agreement = self.thresholds[threshold] if isinstance(threshold, int) else threshold
+        similarity, agreement = self._pair(threshold)
         chosen = [i for i in np.flatnonzero(mask) if self.results[i].signals is not None]
         signals = [self.results[i].signals for i in chosen]
         return fit_decline_model(signals, [self.kinds[i] == ANSWERABLE for i in chosen], ANSWERED_GOAL,
@@ -130,20 +130,28 @@ class _Table:
     def model_answered(self, model: dict[str, float], threshold: int | tuple[float, float]) -> np.ndarray:
         """Decisions with the model judging the own words, and the fold's fitted thresholds (or
         the configured pair) deciding when the thread's context grounds a message."""
-        similarity, agreement = self.thresholds[threshold] if isinstance(threshold, int) else threshold
+        similarity, agreement = self._pair(threshold)
         return np.array([r.signals is not None and is_grounded_by(r.signals, similarity, agreement, model)
                          for r in self.results])
 
+    def _pair(self, threshold: int | tuple[float, float]) -> tuple[float, float]:
+        """(min_similarity, min_agreement): a fitted pair by its index, or the pair itself."""
+        return self.thresholds[threshold] if isinstance(threshold, int) else threshold
+
     def measure_model(self, mask: np.ndarray, pair: tuple[float, float], model: dict[str, float]) -> dict:
         """The decline model's held-out figures under a given thread rule (the configured one)."""
-        by_model = self.model_answered(model, pair)
+        return self._model_rates(mask, self.model_answered(model, pair), f"{SHIPPED}model.")
+
+    def _model_rates(self, mask: np.ndarray, by_model: np.ndarray, prefix: str) -> dict:
+        """Answered and declined shares of the questions in mask, given the model's decisions."""
         figures = {}
-        for kind, key in ((ANSWERABLE, "answered_rate"), (UNANSWERABLE, "unanswerable_declined_rate"),
-                          (OFFTOPIC, "offtopic_declined_rate")):
+        answerable = mask & (self.kinds == ANSWERABLE)
+        if answerable.any():
+            figures[f"{prefix}answered_rate"] = float(by_model[answerable].mean())
+        for kind in (UNANSWERABLE, OFFTOPIC):
             of_kind = mask & (self.kinds == kind)
             if of_kind.any():
-                rate = float(by_model[of_kind].mean())
-                figures[f"{SHIPPED}model.{key}"] = rate if kind == ANSWERABLE else 1.0 - rate
+                figures[f"{prefix}{kind}_declined_rate"] = float((~by_model[of_kind]).mean())
         return figures
 
     def misses(self, mask: np.ndarray, threshold: int, model: dict[str, float]) -> list[dict]:
@@ -161,15 +169,13 @@ class _Table:
         return wrong
 
     def measure(self, mask: np.ndarray, ranking: int, threshold: int, model: dict[str, float]) -> dict:
-        figures: dict = {}
+        figures: dict = self._model_rates(mask, self.model_answered(model, threshold), "model.")
         answerable = mask & (self.kinds == ANSWERABLE)
-        by_model = self.model_answered(model, threshold)
         if answerable.any():
             ranks = self.ranks[ranking, answerable]
             figures["top1"] = float((ranks == 1).mean())
             figures["top5"] = float(((ranks > 0) & (ranks <= 5)).mean())
             figures["answered_rate"] = float(self.answered[threshold, answerable].mean())
-            figures["model.answered_rate"] = float(by_model[answerable].mean())
             for domain in sorted(set(self.domains[answerable])):
                 in_domain = self.ranks[ranking, answerable & (self.domains == domain)]
                 figures[f"top5.{domain}"] = float(((in_domain > 0) & (in_domain <= 5)).mean())
@@ -177,7 +183,6 @@ class _Table:
             of_kind = mask & (self.kinds == kind)
             if of_kind.any():
                 figures[f"{kind}_declined_rate"] = float((~self.answered[threshold, of_kind]).mean())
-                figures[f"model.{kind}_declined_rate"] = float((~by_model[of_kind]).mean())
         return figures
 
 
@@ -273,12 +278,12 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
     reranking = _Reranking(results, base, PassageLocator(texts) if texts else None)
     assigned = np.array([fold_of(r.case.group or r.case.id, folds) for r in results])
     per_fold, chosen, models, rerankers, misses = [], [], [], [], []
+    configured = (base.min_similarity, base.min_agreement)  # the thread rule that ships
     for fold in range(folds):
         ranking, threshold = table.fit(assigned != fold)
         model = table.fit_model(assigned != fold, threshold)
         figures = table.measure(assigned == fold, ranking, threshold, model)
         misses += table.misses(assigned == fold, threshold, model)
-        configured = (base.min_similarity, base.min_agreement)
         figures.update(table.measure_model(assigned == fold, configured, table.fit_model(assigned != fold, configured)))
         reranker = reranking.fit(assigned != fold)
         figures.update(reranking.measure(assigned == fold, None, "blend."))
@@ -300,7 +305,7 @@ def cross_validate(results: list[CaseResult], base: RetrievalSettings, folds: in
             "fitted_on_all": table.fitted(*table.fit(everything)).describe(),
             # The model to ship: its bias counts what the configured thread rule grounds, the rule
             # that ships beside it (the fitted pair differs; with it the product answered 0.9496).
-            "decline_model_on_all": table.fit_model(everything, (base.min_similarity, base.min_agreement)),
+            "decline_model_on_all": table.fit_model(everything, configured),
             "rerank_models": rerankers, "rerank_model_on_all": reranking.fit(everything),
             "answered_goal": ANSWERED_GOAL, "decline_misses": _worst(misses)}
 
