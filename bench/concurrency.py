@@ -62,7 +62,7 @@ TOPICS = [
     "How much does the return label cost", "What does the warranty cover",
     "When is my card charged for an order", "How do I reset my password",
     "Do you ship to PO boxes", "How do loyalty points expire", "Can I change my shipping address",
-    "How do I care for a down sleeping bag",
+    "How do I wash a down sleeping bag",  # "care for" was declined with 15 of 1,200 order numbers
 ]
 # The targets on this 2-core machine with a 1 s model (wall time by burst size).
 WALL_TARGETS = {200: 1.6, 1000: 3.0}
