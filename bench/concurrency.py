@@ -21,7 +21,9 @@ the same run, alternating.
 It also prints the CPU floor: the bot's work for a burst is CPU that the machine's cores share, so
 no burst can finish before delay + questions x (bot CPU per answer) / cores. Beside it, the part of
 that CPU that embedding the question costs (measured in the same run, in batches of the batcher's
-size) and the rest; a target below the floor cannot be met without cutting CPU per answer.
+size) and the rest; a target below the floor cannot be met without cutting CPU per answer. The
+rest is mostly Python on the event loop, which holds the interpreter lock and so uses one core:
+delay + questions x rest is the floor if none of it overlaps.
 
     .venv/bin/python bench/concurrency.py [--questions 200] [--delay 1.0] [--runs 3]
     .venv/bin/python bench/concurrency.py --questions 1000
@@ -216,6 +218,10 @@ def report(args, runs: dict[str, list[dict[str, float]]], serial: dict[str, list
         print(f"  of which embedding / rest {embedding_ms:.1f} / {cpu_ms - embedding_ms:.1f} ms")
         print(f"  CPU floor on {cores} cores      {floor:.2f} s = {args.delay:g} s + {args.questions} x "
               f"{cpu_ms:.1f} ms / {cores}{target}")
+        # Most of the rest runs on the event loop holding the interpreter lock: one core at a time.
+        print(f"  one-core floor of the rest  {args.delay + args.questions * (cpu_ms - embedding_ms) / 1000:.2f} s "
+              f"= {args.delay:g} s + {args.questions} x {cpu_ms - embedding_ms:.1f} ms, if none of it ran beside "
+              "the interpreter lock")
         print(f"  ratio wall / (delay + serial retrieval work)  "
               f"{statistics.median(wall) / (args.delay + statistics.median(retrieval)):.2f}")
         if first is None:
