@@ -11,11 +11,11 @@ import getpass
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -174,7 +174,7 @@ def ask(question: Annotated[str, typer.Argument(help="The question, in quotes.")
     _ensure_index(bot, tenant)
     inquiry = Inquiry(text=question, conversation=ConversationKey("cli", "ask", uuid.uuid4().hex),
                       user_id="cli", audience=audience, tenant=tenant)
-    answer = asyncio.run(_answer(bot, inquiry, live=not as_json))
+    answer = asyncio.run(_closing(bot, _answer(bot, inquiry, live=not as_json)))
     if as_json:
         sys.stdout.write(json.dumps(answer_json(answer), indent=2, ensure_ascii=False) + "\n")
     else:
@@ -186,6 +186,18 @@ def answer_json(answer: Answer) -> dict:
     data["sources"] = [{"number": s.number, "title": s.title, "url": s.url,
                         "document_id": s.document_id, "heading": s.heading} for s in answer.sources]
     return data
+
+
+T = TypeVar("T")
+
+
+async def _closing(bot: SupportBot, work: Awaitable[T]) -> T:
+    """The work, then the bot closed in the same event loop: Redis, and the model's aiohttp
+    session, which would otherwise be reported unclosed when the process exits."""
+    try:
+        return await work
+    finally:
+        await bot.close()
 
 
 async def _answer(bot: SupportBot, inquiry: Inquiry, live: bool) -> Answer:
@@ -226,7 +238,7 @@ def chat(audience: Annotated[Audience, typer.Option(help="Who is asking.")] = Au
     """An interactive session with thread memory. /human shows what an escalation would send."""
     bot = _bot(_settings(config), long_running=True)
     _ensure_index(bot)
-    asyncio.run(_chat(bot, audience, thread or getpass.getuser()))
+    asyncio.run(_closing(bot, _chat(bot, audience, thread or getpass.getuser())))
 
 
 CHAT_HELP = "Ask a question. Commands: /human (hand over), /resolve, /new (new thread), /quit."
@@ -345,7 +357,9 @@ def report(since: Annotated[str, typer.Option(help="The period: 7d, 24h, 90m, 2w
         err.print("[yellow]REDIS_URL is not set:[/] the report reads the bot's logs from the Redis its "
                   "workers use. Set REDIS_URL to that Redis.", highlight=False)
     try:
-        built = asyncio.run(_build_report(bot, period, tenant))
+        from bot.reporting import build_report
+
+        built = asyncio.run(_closing(bot, build_report(bot, period, tenant=tenant)))
     except StateUnavailable:
         err.print(f"[bold red]Error:[/] Redis ({bot.state.redis.description}) does not answer; the report "
                   "reads its logs from there. Check REDIS_URL and that Redis is running.", highlight=False)
@@ -356,15 +370,6 @@ def report(since: Annotated[str, typer.Option(help="The period: 7d, 24h, 90m, 2w
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(text, encoding="utf-8")
     out.print(f"HTML report: {html_report.write(built, html)}", highlight=False, soft_wrap=True)
-
-
-async def _build_report(bot: SupportBot, period, tenant: str | None):
-    from bot.reporting import build_report
-
-    try:
-        return await build_report(bot, period, tenant=tenant)
-    finally:
-        await bot.close()
 
 
 @prompts_app.command("check")

@@ -327,6 +327,8 @@ class SupportBot:
         self.preparing.close()
         if close_embeddings := getattr(self.embeddings, "close", None):  # a query batcher's threads
             close_embeddings()
+        if close_answerer := getattr(self.answerer, "aclose", None):  # the model's HTTP session
+            await close_answerer()
         await self.state.redis.close()
 
     async def _safely(self, call: Awaitable[T], default: T, what: str) -> T:

@@ -34,6 +34,26 @@ def _no_real_keys(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+async def _model_sessions_closed(monkeypatch):
+    """Claude's aiohttp sessions a test opened are closed in its loop when it ends. SupportBot.close()
+    closes them in the product (the adapters and the command line call it); many tests drop their
+    bot without it, and an open session would warn "Unclosed client session" when collected."""
+    from bot.answering.anthropic_transport import AioHttpChatAnthropic
+
+    opened: list[AioHttpChatAnthropic] = []
+    new_client = AioHttpChatAnthropic._new_async_client
+
+    def recording(model):
+        opened.append(model)
+        return new_client(model)
+
+    monkeypatch.setattr(AioHttpChatAnthropic, "_new_async_client", recording)
+    yield
+    for model in opened:
+        await model.aclose()
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     """A Redis the tests may write to (under their own key prefixes): REDIS_URL when set, else a

@@ -6,6 +6,8 @@ Three spellings, so a team on Bedrock, Vertex or a gateway chooses its model in 
   "bedrock_converse:anthropic.claude-3-5-sonnet-20240620-v1:0", "openai:gpt-4.1";
 - "package.module:ClassName" of any LangChain chat model class, for one LangChain has no name for.
 `[llm] options` are passed to the class as they are (a region, a project, credentials profile).
+An Anthropic model's async calls go over aiohttp unless `[llm] http_transport = "httpx"`
+(anthropic_transport.py says why).
 The provider's package (langchain-openai, langchain-aws, …) is the team's to install; a missing
 one is reported by name.
 """
@@ -31,6 +33,11 @@ class ChatModelChoice:
         """Prompt caching (cache_control blocks) is Anthropic's: only its models get it."""
         return self.provider == "anthropic"
 
+    async def aclose(self) -> None:
+        """Release the model's connections (an aiohttp session must be closed in its loop)."""
+        if close := getattr(self.model, "aclose", None):
+            await close()
+
 
 def _is_import_path(model: str) -> bool:
     module, _, name = model.partition(":")
@@ -41,10 +48,15 @@ def provider_of(model: str) -> str:
     """The provider a model setting names, without importing anything heavy."""
     if _is_import_path(model):
         return model
+    return _name_and_provider(model)[1]
+
+
+def _name_and_provider(model: str) -> tuple[str, str]:
+    """("claude-sonnet-4-5", "anthropic") for "anthropic:claude-sonnet-4-5" or the bare name."""
     from langchain.chat_models.base import _parse_model  # the rule init_chat_model itself uses
 
     try:
-        return _parse_model(model, None)[1]
+        return _parse_model(model, None)
     except ValueError:
         raise SettingsError(
             f"[llm] model = {model!r}: LangChain cannot tell which provider serves it. Write it as "
@@ -68,6 +80,10 @@ def build_chat_model(settings: Settings) -> ChatModelChoice:
             cls = getattr(importlib.import_module(module), name)
             known = set(getattr(cls, "model_fields", {}))  # pass only what the class declares
             model = cls(**{k: v for k, v in kwargs.items() if k in known or k in llm.options})
+        elif provider == "anthropic" and llm.http_transport == "aiohttp":
+            from bot.answering.anthropic_transport import AioHttpChatAnthropic
+
+            model = AioHttpChatAnthropic(model=_name_and_provider(llm.model)[0], **kwargs)
         else:
             from langchain.chat_models import init_chat_model
 

@@ -42,7 +42,7 @@ class ChatAnswerer:
         llm = settings.llm
         self.company_name = settings.company_name
         self.model_signature = f"{llm.model}|t={llm.temperature}|max={llm.max_tokens}"
-        choice = build_chat_model(settings)
+        choice = self._choice = build_chat_model(settings)
         self._cache_system_prompt = choice.is_anthropic
         self.chat = choice.model
         # Both steps around the model run on the event loop (rendering a prompt and taking a piece's
@@ -86,6 +86,9 @@ class ChatAnswerer:
         async for piece in self.answer_chain.astream(inputs, config):
             if piece:
                 yield piece
+
+    async def aclose(self) -> None:
+        await self._choice.aclose()
 
     async def rewrite(self, prompts: PromptSet, question: str, history: str,
                       config: RunnableConfig | None = None) -> str:

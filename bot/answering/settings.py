@@ -3,7 +3,7 @@ questions shares the machine. Re-exported by bot.settings, which builds the whol
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -109,4 +109,7 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.2, ge=0.0, le=1.0)
     timeout_s: float = Field(30.0, gt=0, le=600)
     max_retries: int = Field(1, ge=0, le=10)
+    http_transport: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp", description="an Anthropic model's async HTTP client: aiohttp costs less CPU per "
+        "answer under load than httpx's pool (bench/concurrency.py --transport)")
     rewrite_followups: bool = Field(True, description="rewrite follow-ups with the model")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import pytest
+from langchain_anthropic import ChatAnthropic
 from langchain_core.callbacks import AsyncCallbackHandler
 
 from bot.answering.chain import RUN_NAME
@@ -117,7 +118,7 @@ async def test_a_second_providers_chat_model_by_setting(sample_settings, embeddi
 
 def test_init_chat_model_names_the_provider_and_caches_only_for_anthropic(sample_settings):
     anthropic = build_chat_model(_with_model(sample_settings, model="anthropic:claude-test"))
-    assert anthropic.is_anthropic and type(anthropic.model).__name__ == "ChatAnthropic"
+    assert anthropic.is_anthropic and isinstance(anthropic.model, ChatAnthropic)
     assert anthropic.model.model == "claude-test" and anthropic.model.max_tokens == sample_settings.llm.max_tokens
     bare = build_chat_model(_with_model(sample_settings, model="claude-test"))
     assert bare.is_anthropic

@@ -1,4 +1,6 @@
-"""The Claude path: the real anthropic client (via langchain-anthropic) against a local fake."""
+"""The Claude path: the real anthropic client (via langchain-anthropic) against a local fake,
+over both async HTTP transports (`[llm] http_transport`): an answer, a failure and its fallback
+must not depend on which one carries the request."""
 
 import pytest
 
@@ -15,14 +17,17 @@ def fake():
         yield server
 
 
-@pytest.fixture
-def bot(sample_settings, embeddings, fake):
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def bot(request, sample_settings, embeddings, fake):
     settings = sample_settings.model_copy(update={
         "anthropic_api_key": "test-key",
         "llm": sample_settings.llm.model_copy(update={"base_url": fake.base_url, "max_retries": 0,
-                                                      "timeout_s": 5, "model": "claude-test"}),
+                                                      "timeout_s": 5, "model": "claude-test",
+                                                      "http_transport": request.param}),
     })
-    return build_test_bot(settings, embeddings, answerer=ClaudeAnswerer(settings))
+    bot = build_test_bot(settings, embeddings, answerer=ClaudeAnswerer(settings))
+    yield bot
+    await bot.close()
 
 
 async def test_streams_a_generated_answer_with_citations(bot, fake):
