@@ -53,6 +53,14 @@ class Turn:
 
     role: str  # "user" or "assistant"
     text: str
+    # An answer's cited documents (ids): a follow-up in the thread is most often about them, and
+    # the re-ranker reads them (reranking.py, "cited_earlier").
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: dict) -> Turn:
+        """A turn from its JSON form; those stored before answers' sources were kept have none."""
+        return cls(role=record["role"], text=record["text"], sources=tuple(record.get("sources") or ()))
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,10 @@ class Answer:
     audience: Audience = Audience.PUBLIC
     generation: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def cited_documents(self) -> tuple[str, ...]:
+        """The documents the answer cites, each once, in citation order (what a thread remembers)."""
+        return tuple(dict.fromkeys(source.document_id for source in self.sources))
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -66,6 +66,11 @@ class Question:
     vector: Any = None
     retrieval: Retrieval | None = None
 
+    @property
+    def cited(self) -> tuple[str, ...]:
+        """The documents earlier answers in this thread cited, once per answer that cited them."""
+        return tuple(doc for turn in self.history if turn.role == "assistant" for doc in turn.sources)
+
 
 def answer_record(settings: Settings, prompts: PromptSet, inquiry: Inquiry, text: str, *, mode: str,
                   question: str, sources: list | None = None) -> Answer:
@@ -187,7 +192,8 @@ class AnswerChain:
         retriever = PolicyRetriever(retriever=self.retriever, audience=question.inquiry.audience,
                                     tenant=question.inquiry.tenant, run_blocking=self._run_blocking)
         found: list[Retrieval] = []
-        await retriever.ainvoke(question.standalone, config, vector=question.vector, retrieval_sink=found)
+        await retriever.ainvoke(question.standalone, config, vector=question.vector, cited=question.cited,
+                                retrieval_sink=found)
         question.retrieval = found[0]
         if embedded:
             question.retrieval.timings_ms["embed"] = embedded

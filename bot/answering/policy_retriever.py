@@ -31,7 +31,7 @@ class PolicyRetriever(BaseRetriever):
     """Policy passages for a question, for one audience (and tenant), best first."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-    # A bot.answering.retrieval.Retriever, or anything with its retrieve(question, audience, vector).
+    # A bot.answering.retrieval.Retriever, or anything with its retrieve(question, audience, vector, cited).
     retriever: Any
     audience: Audience = Audience.PUBLIC
     tenant: str | None = None
@@ -51,17 +51,19 @@ class PolicyRetriever(BaseRetriever):
         return cls(retriever=Retriever(build_index(settings), embeddings, settings.retrieval),
                    audience=Audience(audience), tenant=tenant, k=k)
 
-    def retrieval(self, query: str, vector: Any = None) -> Retrieval:
-        """The whole retrieval (ranking, grounding signals, query vector) behind the Documents."""
+    def retrieval(self, query: str, vector: Any = None, cited: tuple[str, ...] = ()) -> Retrieval:
+        """The whole retrieval (ranking, grounding signals, query vector) behind the Documents;
+        `cited`: the documents earlier answers in the thread cited, once per answer."""
         with tenant_scope(self.tenant):
-            return self.retriever.retrieve(query, self.audience, vector)
+            return self.retriever.retrieve(query, self.audience, vector, cited=cited)
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                k: int | None = None, vector: Any = None,
+                                k: int | None = None, vector: Any = None, cited: tuple[str, ...] = (),
                                 retrieval_sink: list[Retrieval] | None = None) -> list[Document]:
         """`k` overrides the count for this call; the bot's chain passes the vector it already
-        has and a list that receives the full Retrieval (grounding needs more than Documents)."""
-        retrieval = self.retrieval(query, vector)
+        has, the documents the thread's answers cited, and a list that receives the full Retrieval
+        (grounding needs more than Documents)."""
+        retrieval = self.retrieval(query, vector, cited)
         if retrieval_sink is not None:
             retrieval_sink.append(retrieval)
         count = k or self.k
@@ -69,12 +71,12 @@ class PolicyRetriever(BaseRetriever):
         return [to_document(hit, retrieval.grounded) for hit in hits]
 
     async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,
-                                       k: int | None = None, vector: Any = None,
+                                       k: int | None = None, vector: Any = None, cited: tuple[str, ...] = (),
                                        retrieval_sink: list[Retrieval] | None = None) -> list[Document]:
         # The search is CPU and blocking I/O (embedding, the local index, Weaviate's client).
         run = self.run_blocking or asyncio.to_thread
         return await run(functools.partial(self._get_relevant_documents, query, run_manager=run_manager,  # type: ignore[arg-type]
-                                           k=k, vector=vector, retrieval_sink=retrieval_sink))
+                                           k=k, vector=vector, cited=cited, retrieval_sink=retrieval_sink))
 
 
 def to_document(hit: SearchHit, grounded: bool) -> Document:

@@ -66,6 +66,7 @@ class Retrieval:
     # evaluation re-ranks them with other weights when it cross-validates them.
     own_hits: list[SearchHit] = field(default_factory=list)
     context_hits: list[SearchHit] = field(default_factory=list)
+    cited: tuple[str, ...] = ()  # documents earlier answers in the thread cited (re-ranker input)
 
 
 def is_grounded(hits: list[SearchHit], min_similarity: float) -> bool:
@@ -187,12 +188,13 @@ def rank(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
 
 
 def ranked_for(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
-               settings: RetrievalSettings, own_words: str = "", earlier: Sequence[str] = ()) -> list[SearchHit]:
+               settings: RetrievalSettings, own_words: str = "", earlier: Sequence[str] = (),
+               cited: tuple[str, ...] = ()) -> list[SearchHit]:
     """rank(), then the re-ranker when one is configured and applies (reranking.py): the product's order."""
     ranked = rank(own, with_context, follow_up, settings)
     if not settings.rerank_model or not reranker_applies(follow_up, bool(with_context)):
         return ranked
-    features = candidate_features(ranked, own, with_context, follow_up, own_words, earlier)
+    features = candidate_features(ranked, own, with_context, follow_up, own_words, earlier, cited)
     return rerank(ranked, features, settings.rerank_model)
 
 
@@ -246,10 +248,15 @@ class Retriever:
         self.embeddings = embeddings
         self.settings = settings
 
-    def retrieve(self, question: str, audience: Audience, vector=None) -> Retrieval:
-        """Passages for the question; `vector` is its embedding when the caller already has it."""
+    def retrieve(self, question: str, audience: Audience, vector=None,
+                 cited: tuple[str, ...] = ()) -> Retrieval:
+        """Passages for the question; `vector` is its embedding when the caller already has it,
+        `cited` the documents earlier answers in its thread cited (once per answer)."""
         started = time.perf_counter()
         own_words, earlier = split_standalone(question)
+        # The thread's pages count only for a message read with its thread: a question the model
+        # rewrote to stand alone may have left that topic.
+        cited = cited if earlier else ()
         # Thread order (earlier messages, then this one). The model reads 256 tokens at most, so a
         # long thread can crowd the message out of the context vector; the message's own search
         # covers that, and on the dev set this order ranks better than the message first.
@@ -260,7 +267,7 @@ class Retriever:
         own = self._search(texts[0], vectors[0], audience)
         with_context = self._search(texts[1], vectors[1], audience) if earlier else []
         follow_up = bool(earlier) and is_follow_up(own_words)
-        ranked = ranked_for(own, with_context, follow_up, self.settings, own_words, earlier)
+        ranked = ranked_for(own, with_context, follow_up, self.settings, own_words, earlier, cited)
         if not earlier:
             query_vector = vectors[0]
             signals = own_signals(own, own_words, SIGNAL_DEPTH)
@@ -271,7 +278,7 @@ class Retriever:
         hits = answer_passages(ranked, self.settings.top_k)
         return Retrieval(
             question=question, hits=hits, ranked=ranked, signals=signals, own_hits=own,
-            context_hits=with_context,
+            context_hits=with_context, cited=cited,
             grounded=decides_to_answer(signals, self.settings),
             best_similarity=best_similarity(hits),
             timings_ms={"embed": (embedded - started) * 1000, "search": (searched - embedded) * 1000},

@@ -1,7 +1,8 @@
 """Every question through the product, as a thread would see it.
 
 Each case gets a fresh conversation whose earlier turns are written into the bot's own memory
-(the dataset's user and agent turns, as user and assistant turns), then the question goes through
+(the dataset's user and agent turns, as user and assistant turns; each assistant turn carries the
+pages the bot's own answer to the question before it cited), then the question goes through
 SupportBot.answer(): memory, follow-up rewriting, retrieval, the decline rule and the offline
 (extractive) answer. A thin wrapper around the retriever keeps what retrieval returned, so
 document ranks are measured on exactly the ranking the answer was built from.
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from bot.answering.retrieval import GroundingSignals, Retrieval, Retriever
 from bot.evaluation.baselines import Baseline, BaselineResult, distinct_documents
 from bot.evaluation.datasets import EvalCase
 from bot.service import SupportBot
-from bot.types import Answer, Audience, ConversationKey, Inquiry
+from bot.types import Answer, Audience, ConversationKey, Inquiry, Turn
 
 @dataclass
 class CaseResult:
@@ -57,27 +58,47 @@ class RecordingRetriever:
         self.index = inner.index
         self.last: Retrieval | None = None
 
-    def retrieve(self, question: str, audience: Audience, vector=None) -> Retrieval:
-        self.last = self.inner.retrieve(question, audience, vector)
+    def retrieve(self, question: str, audience: Audience, vector=None,
+                 cited: tuple[str, ...] = ()) -> Retrieval:
+        self.last = self.inner.retrieve(question, audience, vector, cited=cited)
         return self.last
 
 
 async def run_cases(bot: SupportBot, cases: list[EvalCase], baselines: list[Baseline],
                     on_case: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
-    """Questions one at a time (latency is measured per stage, so nothing runs beside them)."""
+    """Questions one at a time (latency is measured per stage, so nothing runs beside them), in
+    the order given back. A dialogue's earlier questions are asked first: the assistant turns of a
+    later question's thread carry what the bot's own answers to them cited, as in a real thread."""
     recorder = RecordingRetriever(bot.retriever)
     bot.retriever = recorder
-    results = []
+    results: dict[int, CaseResult] = {}
+    cited: dict[tuple[str, ...], tuple[str, ...]] = {}  # a thread up to a question -> what its answer cited
     try:
-        for case in cases:
+        for number in sorted(range(len(cases)), key=lambda n: len(cases[n].history)):
+            case = with_cited_sources(cases[number], cited)
             result = await _run_case(bot, recorder, case)
+            cited[thread_key(case.history, case.question)] = result.answer.cited_documents()
             result.baselines = {baseline.name: baseline.rank(case.question) for baseline in baselines}
-            results.append(result)
+            results[number] = result
             if on_case:
                 on_case(result)
     finally:
         bot.retriever = recorder.inner
-    return results
+    return [results[number] for number in range(len(cases))]
+
+
+def thread_key(history: Sequence[Turn], question: str) -> tuple[str, ...]:
+    return (*(turn.text for turn in history), question)
+
+
+def with_cited_sources(case: EvalCase, cited: dict[tuple[str, ...], tuple[str, ...]]) -> EvalCase:
+    """The case with each assistant turn of its history carrying what the bot's answer to the
+    question before it cited (the dataset's agent wrote the text; the bot chose the pages)."""
+    history = tuple(
+        replace(turn, sources=cited.get(thread_key(case.history[:place - 1], case.history[place - 1].text), ()))
+        if turn.role == "assistant" and place and case.history[place - 1].role == "user" else turn
+        for place, turn in enumerate(case.history))
+    return replace(case, history=history)
 
 
 async def _run_case(bot: SupportBot, recorder: RecordingRetriever, case: EvalCase) -> CaseResult:

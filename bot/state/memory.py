@@ -9,6 +9,7 @@ context of a customer's question, even in the same conversation.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from bot.settings import MemorySettings
 from bot.state.connection import RedisState
@@ -22,7 +23,7 @@ def trim(turns: list[Turn], max_turns: int, max_chars: int) -> list[Turn]:
     for turn in reversed(turns[-max_turns:] if max_turns else []):
         if kept and used + len(turn.text) > max_chars:
             break
-        kept.append(turn if used + len(turn.text) <= max_chars else Turn(turn.role, turn.text[:max_chars]))
+        kept.append(turn if used + len(turn.text) <= max_chars else replace(turn, text=turn.text[:max_chars]))
         used += len(turn.text)
     return list(reversed(kept))
 
@@ -41,7 +42,7 @@ class ConversationMemory:
         if not limit:
             return []
         raw = await self.state.run(lambda r: r.lrange(self._key(conversation, audience), -limit, -1))
-        turns = [Turn(**json.loads(item)) for item in raw]
+        turns = [Turn.from_record(json.loads(item)) for item in raw]
         return trim(turns, limit, self.settings.max_chars)
 
     async def append(self, conversation: ConversationKey, *turns: Turn,
@@ -64,10 +65,18 @@ class ConversationMemory:
             return
         key = self._key(conversation, audience)
         # Stored turns are capped at the character limit too, so one huge message cannot bloat Redis.
-        items = [json.dumps({"role": t.role, "text": t.text[: self.settings.max_chars]}) for t in turns]
+        items = [json.dumps(_record(t, self.settings.max_chars)) for t in turns]
         pipe.rpush(key, *items).ltrim(key, -self.settings.max_turns, -1)
         pipe.expire(key, self.settings.ttl_s)
 
     async def clear(self, conversation: ConversationKey) -> None:
         """Forget the thread for every audience."""
         await self.state.run(lambda r: r.delete(*(self._key(conversation, a) for a in Audience)))
+
+
+def _record(turn: Turn, max_chars: int) -> dict:
+    record = {"role": turn.role, "text": turn.text[:max_chars]}
+    if turn.sources:
+        record["sources"] = list(turn.sources)
+    return record
+

@@ -33,7 +33,7 @@ def escalation_to_json(escalation: Escalation) -> str:
 def escalation_from_json(raw: str | bytes) -> Escalation:
     data = json.loads(raw)
     data["conversation"] = ConversationKey(**data["conversation"])
-    data["transcript"] = [Turn(**t) for t in data["transcript"]]
+    data["transcript"] = [Turn.from_record(t) for t in data["transcript"]]
     data["last_answer"] = Answer.from_dict(data["last_answer"]) if data["last_answer"] else None
     return Escalation(**data)
 

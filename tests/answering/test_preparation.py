@@ -52,9 +52,9 @@ async def test_the_bot_retrieves_on_the_preparation_pool_through_the_query_batch
     threads: list[str] = []
     retrieve = bot.retriever.retrieve
 
-    def recording(*args):
+    def recording(*args, **kwargs):
         threads.append(threading.current_thread().name)
-        return retrieve(*args)
+        return retrieve(*args, **kwargs)
 
     bot.retriever.retrieve = recording
     questions = ("Can I return sale items?", "How long does a refund take?", "Do you ship to Canada?")

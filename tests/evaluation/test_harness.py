@@ -89,3 +89,17 @@ async def test_reports_are_written_as_json_markdown_and_cases(tmp_path, request_
     # The thread checks: the license question asked in the passport thread, each off-topic request in it.
     assert sorted(r["check"] for r in lines if r["check"]) == ["new_topic", "offtopic_in_thread", "offtopic_in_thread"]
     assert "## Thread checks and languages" in text and "held-out figure" in text
+
+
+async def test_a_thread_s_earlier_answers_cite_what_the_bot_itself_cited(tmp_path, embeddings):
+    # The follow-up comes first in the file: the runner still asks the dialogue's first question
+    # first, so the follow-up's thread carries the pages the bot's own answer cited.
+    files = EvalRequest(corpus=_jsonl(tmp_path / "corpus.jsonl", DOCS),
+                        questions=_jsonl(tmp_path / "questions.jsonl", QUESTIONS[::-1]), offtopic=None)
+    report, results = await run_evaluation(load_settings(None, data_dir=tmp_path / "data"), files,
+                                           embeddings=embeddings)
+    assert [r.case.id for r in results][:4] == [q["id"] for q in QUESTIONS[::-1]]
+    first, follow_up = (next(r for r in results if r.case.id == name) for name in ("a_1", "a_3"))
+    assert first.answer.cited_documents() == ("passport#1",)
+    assert follow_up.case.history[-1].sources == ("passport#1",)  # the agent's turn, with the bot's pages
+    assert follow_up.case.history[0].sources == () and follow_up.retrieval.cited == ("passport#1",)

@@ -27,6 +27,16 @@ async def test_memory_keeps_the_newest_turns_within_both_limits(redis_state, raw
     assert raw_redis.llen(memory._key(THREAD)) == 4  # stored turns are capped too
 
 
+async def test_memory_keeps_what_each_answer_cited_and_reads_turns_stored_before(redis_state, raw_redis):
+    memory = ConversationMemory(redis_state, MemorySettings(max_turns=6, max_chars=1000, ttl_s=120))
+    raw_redis.rpush(memory._key(THREAD), '{"role": "user", "text": "an old turn"}')  # stored without sources
+    await memory.append(THREAD, Turn("user", "How do returns work?"),
+                        Turn("assistant", "Within 30 days [1].", sources=("returns-policy", "shipping")))
+    old, question, answer = await memory.load(THREAD)
+    assert old == Turn("user", "an old turn") and question.sources == ()
+    assert answer.sources == ("returns-policy", "shipping")
+
+
 async def test_memory_expires_with_its_ttl_renewed_on_each_turn(redis_state, raw_redis):
     memory = ConversationMemory(redis_state, MemorySettings(max_turns=4, max_chars=1000, ttl_s=120))
     await memory.append(THREAD, Turn("user", "hello"))
@@ -48,6 +58,21 @@ async def test_a_follow_up_uses_the_thread_memory_across_workers(sample_settings
     assert "warranty" in follow_up.standalone_question.lower()
     assert [t.role for t in await second.history(follow_up_key("t1"))] == ["user", "assistant"] * 2
     await first.close(), await second.close()
+
+
+async def test_a_reply_is_ranked_with_the_pages_the_thread_s_answers_cited(sample_settings, prefix, embeddings):
+    settings = with_redis(sample_settings, prefix)
+    bot = make_bot(settings, embeddings)
+    first = await bot.answer(inquiry("How long is the warranty on tents?", thread="t3"))
+    assert first.sources
+    remembered = (await bot.history(follow_up_key("t3")))[-1]
+    assert remembered.role == "assistant" and remembered.sources == first.cited_documents()
+    seen = []
+    retrieve = bot.retriever.retrieve
+    bot.retriever.retrieve = lambda *args, **kwargs: seen.append(kwargs.get("cited")) or retrieve(*args, **kwargs)
+    await bot.answer(inquiry("and what does it cover?", thread="t3"))
+    assert seen == [first.cited_documents()]
+    await bot.close()
 
 
 def follow_up_key(thread: str) -> ConversationKey:
