@@ -64,6 +64,17 @@ def test_shipped_settings_file_is_valid():
     assert settings.company_name == "Harbor & Pine Outfitters"
 
 
+def test_the_default_model_and_the_shipped_one_are_not_scheduled_for_retirement():
+    # The anthropic SDK lists the models Anthropic has announced it retires (and warns on each call).
+    from anthropic.resources.messages.messages import DEPRECATED_MODELS
+
+    from bot.answering.settings import LLMSettings
+    from tests.conftest import REPO
+
+    assert LLMSettings().model not in DEPRECATED_MODELS
+    assert load_settings(REPO / "config" / "supportbot.toml").llm.model not in DEPRECATED_MODELS
+
+
 def test_relative_paths_in_a_settings_file_are_relative_to_its_folder(tmp_path, monkeypatch):
     folder = tmp_path / "deploy" / "config"
     folder.mkdir(parents=True)

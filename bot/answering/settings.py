@@ -98,7 +98,7 @@ class ThroughputSettings(BaseModel):
 class LLMSettings(BaseModel):
     model_config = {"extra": "forbid"}
     model: str = Field(
-        "claude-sonnet-4-5",
+        "claude-sonnet-5",  # claude-sonnet-4-5 retires on 2026-11-30 (anthropic's DEPRECATED_MODELS)
         description="a model name, 'provider:model' (any provider of LangChain's init_chat_model, "
         "e.g. 'bedrock_converse:…', 'openai:gpt-4.1') or 'package.module:ClassName' of a chat model",
     )

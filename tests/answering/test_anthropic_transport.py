@@ -38,7 +38,7 @@ def claude_settings(settings, fake, **llm):
 def test_aiohttp_is_the_default_and_httpx_is_langchains_own_client(sample_settings):
     assert sample_settings.llm.http_transport == "aiohttp"
     aio = build_chat_model(sample_settings.model_copy(update={"anthropic_api_key": "k"})).model
-    assert type(aio) is AioHttpChatAnthropic and aio.model == "claude-sonnet-4-5"
+    assert type(aio) is AioHttpChatAnthropic and aio.model == "claude-sonnet-5"
     httpx = build_chat_model(sample_settings.model_copy(update={
         "anthropic_api_key": "k", "llm": sample_settings.llm.model_copy(update={"http_transport": "httpx"})})).model
     assert type(httpx) is ChatAnthropic
