@@ -1,8 +1,8 @@
 """The chat model named by `[llm] model`, through LangChain's `init_chat_model` or an import path.
 
 Three spellings, so a team on Bedrock, Vertex or a gateway chooses its model in the settings file:
-- a bare model name LangChain can place: "claude-sonnet-4-5" (Anthropic), "gpt-4.1" (OpenAI);
-- "provider:model", any provider `init_chat_model` knows: "anthropic:claude-sonnet-4-5",
+- a bare model name LangChain can place: "claude-sonnet-5" (Anthropic), "gpt-4.1" (OpenAI);
+- "provider:model", any provider `init_chat_model` knows: "anthropic:claude-sonnet-5",
   "bedrock_converse:anthropic.claude-3-5-sonnet-20240620-v1:0", "openai:gpt-4.1";
 - "package.module:ClassName" of any LangChain chat model class, for one LangChain has no name for.
 `[llm] options` are passed to the class as they are (a region, a project, credentials profile).
@@ -52,7 +52,7 @@ def provider_of(model: str) -> str:
 
 
 def _name_and_provider(model: str) -> tuple[str, str]:
-    """("claude-sonnet-4-5", "anthropic") for "anthropic:claude-sonnet-4-5" or the bare name."""
+    """("claude-sonnet-5", "anthropic") for "anthropic:claude-sonnet-5" or the bare name."""
     from langchain.chat_models.base import _parse_model  # the rule init_chat_model itself uses
 
     try:
@@ -60,7 +60,7 @@ def _name_and_provider(model: str) -> tuple[str, str]:
     except ValueError:
         raise SettingsError(
             f"[llm] model = {model!r}: LangChain cannot tell which provider serves it. Write it as "
-            "'provider:model' (for example 'anthropic:claude-sonnet-4-5' or 'openai:gpt-4.1'), or "
+            "'provider:model' (for example 'anthropic:claude-sonnet-5' or 'openai:gpt-4.1'), or "
             "as 'package.module:ClassName' of a LangChain chat model class.") from None
 
 
