@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -188,10 +188,7 @@ def answer_json(answer: Answer) -> dict:
     return data
 
 
-T = TypeVar("T")
-
-
-async def _closing(bot: SupportBot, work: Awaitable[T]) -> T:
+async def _closing(bot: SupportBot, work: Awaitable[Any]) -> Any:
     """The work, then the bot closed in the same event loop: Redis, and the model's aiohttp
     session, which would otherwise be reported unclosed when the process exits."""
     try:
