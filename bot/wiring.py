@@ -52,7 +52,7 @@ def build_bot(settings: Settings, *, embeddings: Embeddings | None = None,
     state = StateStores.build(settings, redis, warn=long_running)
     if observer is None:
         observer = Metrics()
-        observer.watch_redis(lambda: state.redis.available)
+        observer.watch_redis(lambda: state.redis.available, lambda: state.redis.late_replies)
     return SupportBot(
         settings,
         retriever=Retriever(index, query_embeddings := batched_for_questions(embeddings, settings.throughput),

@@ -21,6 +21,8 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from bot.ops.observer import Observer
 from bot.types import Answer, ConversationKey, Feedback, Inquiry
@@ -74,9 +76,11 @@ class Metrics(Observer):
                                  ["prompt_version"], registry=r)
         self._prompt_version = ""
 
-    def watch_redis(self, available: Callable[[], bool]) -> None:
-        """Read the breaker's state at every scrape."""
+    def watch_redis(self, available: Callable[[], bool], late_replies: Callable[[], int] | None = None) -> None:
+        """Read the breaker's state, and how many calls a busy loop cost, at every scrape."""
         self.redis_up.set_function(lambda: 1.0 if available() else 0.0)
+        if late_replies is not None:
+            self.registry.register(_LateReplies(late_replies))
 
     # ----- Observer ------------------------------------------------------------------------
 
@@ -134,6 +138,19 @@ class Metrics(Observer):
                 self.prompt_info.remove(self._prompt_version)
             self.prompt_info.labels(version).set(1)
             self._prompt_version = version
+
+
+class _LateReplies(Collector):
+    """A counter kept by RedisState (which knows nothing of Prometheus), read at each scrape."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self._count = count
+
+    def collect(self):
+        yield CounterMetricFamily(
+            "supportbot_redis_late_replies", "Redis calls that went without state because this "
+            "worker's event loop was too busy to read the reply in time (the breaker stayed closed)",
+            value=self._count())
 
 
 def _flag(value: bool) -> str:

@@ -67,6 +67,7 @@ async def test_answers_presses_and_retries_move_the_metrics(harness, scrape, fak
     assert value(found, "supportbot_post_seconds_count", platform="slack") == 3
     assert value(found, "supportbot_posts_total", platform="slack", outcome="ok") == 3
     assert value(found, "supportbot_redis_up") == 1
+    assert value(found, "supportbot_redis_late_replies_total") == 0
     assert value(found, "supportbot_index_generation") >= 1
     version = harness.bot.prompts.current().version
     assert value(found, "supportbot_prompt_version_info", prompt_version=version) == 1
