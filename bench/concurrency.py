@@ -135,8 +135,12 @@ async def bench(args, variants: dict[str, object], fake) -> tuple[dict[str, list
             await one_run(bot, fake, questions(4, 9))  # warm-up: client, prompts, first ONNX runs
         names = list(bots)
         for run in range(args.runs):
-            serial["retrieval"].append(serial_retrieval(bots[names[0]], questions(args.questions, 0)))
-            serial["embedding_ms"].append(embedding_cpu_ms(bots[names[0]], questions(args.questions, 5)))
+            # Off the event loop: run on it, these ~10 s of work left a Redis reply from the previous
+            # burst unread past the socket timeout.
+            serial["retrieval"].append(await asyncio.to_thread(serial_retrieval, bots[names[0]],
+                                                               questions(args.questions, 0)))
+            serial["embedding_ms"].append(await asyncio.to_thread(embedding_cpu_ms, bots[names[0]],
+                                                                  questions(args.questions, 5)))
             for turn, name in enumerate(names[run % len(names):] + names[:run % len(names)]):
                 figures = await one_run(bots[name], fake, questions(args.questions, 10 * run + turn + 1))
                 runs[name].append(figures)
