@@ -121,7 +121,9 @@ class SupportBot:
         question = Question(inquiry=inquiry, prompts=prompts, history=history, on_delta=on_delta, started=started)
         answer = await self.chain.run(question, self.callbacks)
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
-        turns = (Turn("user", inquiry.text), Turn("assistant", answer.text, sources=answer.cited_documents()))
+        consulted = question.retrieval.top_pages() if question.retrieval else ()  # none for a cache hit
+        turns = (Turn("user", inquiry.text),
+                 Turn("assistant", answer.text, sources=answer.cited_documents(), consulted=consulted))
         await self._safely(self.state.remember_answer(conversation, turns, answer, audience=inquiry.audience,
                                                       tenant=inquiry.tenant), None, "remember_answer")
         return answer

@@ -53,14 +53,30 @@ class Turn:
 
     role: str  # "user" or "assistant"
     text: str
-    # An answer's cited documents (ids): a follow-up in the thread is most often about them, and
-    # the re-ranker reads them (reranking.py, "cited_earlier").
+    # An answer's cited documents (ids), and the pages its search ranked first, cited or not: a
+    # reply in the thread is most often about them (the re-ranker reads both, see ThreadPages).
     sources: tuple[str, ...] = ()
+    consulted: tuple[str, ...] = ()
 
     @classmethod
     def from_record(cls, record: dict) -> Turn:
-        """A turn from its JSON form; those stored before answers' sources were kept have none."""
-        return cls(role=record["role"], text=record["text"], sources=tuple(record.get("sources") or ()))
+        """A turn from its JSON form; those stored before answers' pages were kept have none."""
+        return cls(role=record["role"], text=record["text"], sources=tuple(record.get("sources") or ()),
+                   consulted=tuple(record.get("consulted") or ()))
+
+
+@dataclass(frozen=True)
+class ThreadPages:
+    """What a thread's earlier answers drew on, for ranking a reply (reranking.py)."""
+
+    cited: tuple[str, ...] = ()  # the documents each earlier answer cited, once per answer
+    consulted: tuple[str, ...] = ()  # the pages the last answer's search ranked first
+
+    @classmethod
+    def of(cls, history: list[Turn]) -> ThreadPages:
+        answers = [turn for turn in history if turn.role == "assistant"]
+        return cls(cited=tuple(doc for turn in answers for doc in turn.sources),
+                   consulted=answers[-1].consulted if answers else ())
 
 
 @dataclass(frozen=True)

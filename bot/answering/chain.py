@@ -40,7 +40,7 @@ from bot.prompts import PromptSet
 from bot.settings import Settings
 from bot.state.cache import CacheKey, cache_key
 from bot.state.stores import StateStores
-from bot.types import Answer, Inquiry, Turn
+from bot.types import Answer, Inquiry, ThreadPages, Turn
 
 log = structlog.get_logger(__name__)
 DeltaCallback = Callable[[str], Awaitable[None] | None]
@@ -67,9 +67,8 @@ class Question:
     retrieval: Retrieval | None = None
 
     @property
-    def cited(self) -> tuple[str, ...]:
-        """The documents earlier answers in this thread cited, once per answer that cited them."""
-        return tuple(doc for turn in self.history if turn.role == "assistant" for doc in turn.sources)
+    def thread_pages(self) -> ThreadPages:
+        return ThreadPages.of(self.history)
 
 
 def answer_record(settings: Settings, prompts: PromptSet, inquiry: Inquiry, text: str, *, mode: str,
@@ -192,7 +191,7 @@ class AnswerChain:
         retriever = PolicyRetriever(retriever=self.retriever, audience=question.inquiry.audience,
                                     tenant=question.inquiry.tenant, run_blocking=self._run_blocking)
         found: list[Retrieval] = []
-        await retriever.ainvoke(question.standalone, config, vector=question.vector, cited=question.cited,
+        await retriever.ainvoke(question.standalone, config, vector=question.vector, thread=question.thread_pages,
                                 retrieval_sink=found)
         question.retrieval = found[0]
         if embedded:

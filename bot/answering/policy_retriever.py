@@ -24,14 +24,14 @@ from pydantic import ConfigDict, Field
 from bot.answering.retrieval import Retrieval, Retriever, answer_passages
 from bot.knowledge.stores.protocol import SearchHit
 from bot.knowledge.stores.weaviate.tenancy import tenant_scope
-from bot.types import Audience
+from bot.types import Audience, ThreadPages
 
 
 class PolicyRetriever(BaseRetriever):
     """Policy passages for a question, for one audience (and tenant), best first."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-    # A bot.answering.retrieval.Retriever, or anything with its retrieve(question, audience, vector, cited).
+    # A bot.answering.retrieval.Retriever, or anything with its retrieve(question, audience, vector, thread).
     retriever: Any
     audience: Audience = Audience.PUBLIC
     tenant: str | None = None
@@ -51,19 +51,19 @@ class PolicyRetriever(BaseRetriever):
         return cls(retriever=Retriever(build_index(settings), embeddings, settings.retrieval),
                    audience=Audience(audience), tenant=tenant, k=k)
 
-    def retrieval(self, query: str, vector: Any = None, cited: tuple[str, ...] = ()) -> Retrieval:
+    def retrieval(self, query: str, vector: Any = None, thread: ThreadPages = ThreadPages()) -> Retrieval:
         """The whole retrieval (ranking, grounding signals, query vector) behind the Documents;
-        `cited`: the documents earlier answers in the thread cited, once per answer."""
+        `thread`: what the thread's earlier answers drew on."""
         with tenant_scope(self.tenant):
-            return self.retriever.retrieve(query, self.audience, vector, cited=cited)
+            return self.retriever.retrieve(query, self.audience, vector, thread=thread)
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                k: int | None = None, vector: Any = None, cited: tuple[str, ...] = (),
+                                k: int | None = None, vector: Any = None, thread: ThreadPages = ThreadPages(),
                                 retrieval_sink: list[Retrieval] | None = None) -> list[Document]:
         """`k` overrides the count for this call; the bot's chain passes the vector it already
-        has, the documents the thread's answers cited, and a list that receives the full Retrieval
+        has, what the thread's answers drew on, and a list that receives the full Retrieval
         (grounding needs more than Documents)."""
-        retrieval = self.retrieval(query, vector, cited)
+        retrieval = self.retrieval(query, vector, thread)
         if retrieval_sink is not None:
             retrieval_sink.append(retrieval)
         count = k or self.k
@@ -71,12 +71,12 @@ class PolicyRetriever(BaseRetriever):
         return [to_document(hit, retrieval.grounded) for hit in hits]
 
     async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,
-                                       k: int | None = None, vector: Any = None, cited: tuple[str, ...] = (),
+                                       k: int | None = None, vector: Any = None, thread: ThreadPages = ThreadPages(),
                                        retrieval_sink: list[Retrieval] | None = None) -> list[Document]:
         # The search is CPU and blocking I/O (embedding, the local index, Weaviate's client).
         run = self.run_blocking or asyncio.to_thread
         return await run(functools.partial(self._get_relevant_documents, query, run_manager=run_manager,  # type: ignore[arg-type]
-                                           k=k, vector=vector, cited=cited, retrieval_sink=retrieval_sink))
+                                           k=k, vector=vector, thread=thread, retrieval_sink=retrieval_sink))
 
 
 def to_document(hit: SearchHit, grounded: bool) -> Document:

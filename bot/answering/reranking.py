@@ -4,9 +4,9 @@ Blending and page support (retrieval.rank) give one score per candidate from two
 re-ranker looks at more of what the searches already returned (no new search, no model call):
 each side's cosine, BM25 and fused score, how far the passage sits below the best one, its page's
 best and second-best scores, how many of the page's passages were found, and how many of the
-question's (and the thread's) keywords its page title and its text hold, and how many earlier
-answers in the thread cited its page (a reply is most often about the page the last answers
-quoted). Its score is
+question's (and the thread's) keywords its page title and its text hold, how many earlier
+answers in the thread cited its page and whether the last answer's search ranked it among its
+first three (a reply is most often about the pages the last answers drew on). Its score is
 ``sum(weight * feature)``, best first; the weights live in config/supportbot.toml
 ([retrieval.rerank_model]) and `supportbot eval` refits them on folds and prints them.
 
@@ -29,6 +29,7 @@ import numpy as np
 from bot.answering.keyword_sets import keyword_set, share
 from bot.knowledge.keywords import keyword_tokens
 from bot.knowledge.stores.protocol import SearchHit
+from bot.types import ThreadPages
 
 FEATURES = (
     "blend",  # the score of retrieval.rank (blend and page support): what the model corrects
@@ -43,6 +44,7 @@ FEATURES = (
     "follow_up_context_score", "follow_up_page_context", "follow_up_own_score",  # the same for replies
     "own_position", "context_position",  # 1 / (1 + place in that search's list), 0 if absent
     "cited_earlier",  # log(1 + earlier answers in the thread that cited the page)
+    "consulted_last",  # 1 if the last answer's search ranked the page among its first three
 )
 ANCHOR = 20.0  # the blended score's fixed weight beside the fitted ones (chosen by cross-validation
 #                 over 3, 10, 20, 30 and 50: 20 held or gained top 1, top 5 and coverage in every domain)
@@ -52,7 +54,7 @@ NEWTON_STEPS = 30
 
 def candidate_features(ranked: Sequence[SearchHit], own: Sequence[SearchHit], with_context: Sequence[SearchHit],
                        follow_up: bool, own_words: str, earlier: Sequence[str] = (),
-                       cited: Sequence[str] = ()) -> np.ndarray:
+                       thread: ThreadPages = ThreadPages()) -> np.ndarray:
     """One row per hit of `ranked` (retrieval.rank's output), columns in FEATURES order."""
     if not ranked:
         return np.zeros((0, len(FEATURES)))
@@ -74,7 +76,7 @@ def candidate_features(ranked: Sequence[SearchHit], own: Sequence[SearchHit], wi
         context_scores.append(by_context[hit.chunk.id].score if hit.chunk.id in by_context else 0.0)
     page_rows = {page: (*_best_two(own_scores), *_best_two(context_scores), float(np.log1p(len(own_scores))))
                  for page, (own_scores, context_scores) in pages.items()}
-    times_cited = Counter(cited)
+    times_cited = Counter(thread.cited)
     own_tokens = frozenset(keyword_tokens(own_words))
     thread_tokens = frozenset(keyword_tokens(" ".join(earlier)))
     reply = float(follow_up)
@@ -99,6 +101,7 @@ def candidate_features(ranked: Sequence[SearchHit], own: Sequence[SearchHit], wi
             1.0 / (1 + own_place[hit.chunk.id]) if mine else 0.0,
             1.0 / (1 + context_place[hit.chunk.id]) if theirs else 0.0,
             float(np.log1p(times_cited[hit.chunk.document_id])),
+            float(hit.chunk.document_id in thread.consulted),
         ))
     return np.asarray(rows, dtype=np.float64)
 

@@ -25,7 +25,7 @@ from bot.knowledge.embeddings import embed_texts
 from bot.knowledge.keywords import keyword_tokens
 from bot.knowledge.stores.protocol import PolicyIndex, SearchHit, SearchQuery
 from bot.settings import RetrievalSettings
-from bot.types import Audience
+from bot.types import Audience, ThreadPages
 
 
 # The decline signals read the best passages of each search to this depth, whatever top_k gives
@@ -33,6 +33,9 @@ from bot.types import Audience
 # more passages (top_k 8 lifts the gold passage's coverage) leaves every decision as it was.
 SIGNAL_DEPTH = 6
 
+# Pages of an answer's ranking the thread remembers (Turn.consulted): held out, the first three of
+# the last answer helped a reply's ranking more than its first one or five.
+CONSULTED_PAGES = 3
 
 @dataclass(frozen=True)
 class GroundingSignals:
@@ -66,7 +69,12 @@ class Retrieval:
     # evaluation re-ranks them with other weights when it cross-validates them.
     own_hits: list[SearchHit] = field(default_factory=list)
     context_hits: list[SearchHit] = field(default_factory=list)
-    cited: tuple[str, ...] = ()  # documents earlier answers in the thread cited (re-ranker input)
+    thread: ThreadPages = ThreadPages()  # what the thread's earlier answers drew on (re-ranker input)
+
+    def top_pages(self, count: int = CONSULTED_PAGES) -> tuple[str, ...]:
+        """The first `count` pages of the ranking: what a thread remembers the answer consulted."""
+        pages = dict.fromkeys(hit.chunk.document_id for hit in self.ranked)
+        return tuple(pages)[:count]
 
 
 def is_grounded(hits: list[SearchHit], min_similarity: float) -> bool:
@@ -189,12 +197,12 @@ def rank(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
 
 def ranked_for(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
                settings: RetrievalSettings, own_words: str = "", earlier: Sequence[str] = (),
-               cited: tuple[str, ...] = ()) -> list[SearchHit]:
+               thread: ThreadPages = ThreadPages()) -> list[SearchHit]:
     """rank(), then the re-ranker when one is configured and applies (reranking.py): the product's order."""
     ranked = rank(own, with_context, follow_up, settings)
     if not settings.rerank_model or not reranker_applies(follow_up, bool(with_context)):
         return ranked
-    features = candidate_features(ranked, own, with_context, follow_up, own_words, earlier, cited)
+    features = candidate_features(ranked, own, with_context, follow_up, own_words, earlier, thread)
     return rerank(ranked, features, settings.rerank_model)
 
 
@@ -249,14 +257,14 @@ class Retriever:
         self.settings = settings
 
     def retrieve(self, question: str, audience: Audience, vector=None,
-                 cited: tuple[str, ...] = ()) -> Retrieval:
+                 thread: ThreadPages = ThreadPages()) -> Retrieval:
         """Passages for the question; `vector` is its embedding when the caller already has it,
-        `cited` the documents earlier answers in its thread cited (once per answer)."""
+        `thread` what the earlier answers in its thread drew on."""
         started = time.perf_counter()
         own_words, earlier = split_standalone(question)
         # The thread's pages count only for a message read with its thread: a question the model
         # rewrote to stand alone may have left that topic.
-        cited = cited if earlier else ()
+        thread = thread if earlier else ThreadPages()
         # Thread order (earlier messages, then this one). The model reads 256 tokens at most, so a
         # long thread can crowd the message out of the context vector; the message's own search
         # covers that, and on the dev set this order ranks better than the message first.
@@ -267,7 +275,7 @@ class Retriever:
         own = self._search(texts[0], vectors[0], audience)
         with_context = self._search(texts[1], vectors[1], audience) if earlier else []
         follow_up = bool(earlier) and is_follow_up(own_words)
-        ranked = ranked_for(own, with_context, follow_up, self.settings, own_words, earlier, cited)
+        ranked = ranked_for(own, with_context, follow_up, self.settings, own_words, earlier, thread)
         if not earlier:
             query_vector = vectors[0]
             signals = own_signals(own, own_words, SIGNAL_DEPTH)
@@ -278,7 +286,7 @@ class Retriever:
         hits = answer_passages(ranked, self.settings.top_k)
         return Retrieval(
             question=question, hits=hits, ranked=ranked, signals=signals, own_hits=own,
-            context_hits=with_context, cited=cited,
+            context_hits=with_context, thread=thread,
             grounded=decides_to_answer(signals, self.settings),
             best_similarity=best_similarity(hits),
             timings_ms={"embed": (embedded - started) * 1000, "search": (searched - embedded) * 1000},

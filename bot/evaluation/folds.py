@@ -202,7 +202,7 @@ class _Reranking:
             follow_up = bool(result.signals and result.signals.follow_up)
             ranked = rank(retrieval.own_hits, retrieval.context_hits, follow_up, base)
             features = candidate_features(ranked, retrieval.own_hits, retrieval.context_hits, follow_up,
-                                          own_words, earlier, retrieval.cited)
+                                          own_words, earlier, retrieval.thread)
             # Every question teaches the fit; those the re-ranker does not order (applies()) are
             # measured by the blend. Fitting on the ordered ones alone lost a little on held-out folds.
             self.cases.append((number, result.case, ranked, features, self._targets(result.case, ranked),

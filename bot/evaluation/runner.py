@@ -2,7 +2,7 @@
 
 Each case gets a fresh conversation whose earlier turns are written into the bot's own memory
 (the dataset's user and agent turns, as user and assistant turns; each assistant turn carries the
-pages the bot's own answer to the question before it cited), then the question goes through
+pages the bot's own answer to the question before it cited and consulted), then the question goes through
 SupportBot.answer(): memory, follow-up rewriting, retrieval, the decline rule and the offline
 (extractive) answer. A thin wrapper around the retriever keeps what retrieval returned, so
 document ranks are measured on exactly the ranking the answer was built from.
@@ -19,7 +19,7 @@ from bot.answering.retrieval import GroundingSignals, Retrieval, Retriever
 from bot.evaluation.baselines import Baseline, BaselineResult, distinct_documents
 from bot.evaluation.datasets import EvalCase
 from bot.service import SupportBot
-from bot.types import Answer, Audience, ConversationKey, Inquiry, Turn
+from bot.types import Answer, Audience, ConversationKey, Inquiry, ThreadPages, Turn
 
 @dataclass
 class CaseResult:
@@ -59,8 +59,8 @@ class RecordingRetriever:
         self.last: Retrieval | None = None
 
     def retrieve(self, question: str, audience: Audience, vector=None,
-                 cited: tuple[str, ...] = ()) -> Retrieval:
-        self.last = self.inner.retrieve(question, audience, vector, cited=cited)
+                 thread: ThreadPages = ThreadPages()) -> Retrieval:
+        self.last = self.inner.retrieve(question, audience, vector, thread=thread)
         return self.last
 
 
@@ -68,16 +68,18 @@ async def run_cases(bot: SupportBot, cases: list[EvalCase], baselines: list[Base
                     on_case: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
     """Questions one at a time (latency is measured per stage, so nothing runs beside them), in
     the order given back. A dialogue's earlier questions are asked first: the assistant turns of a
-    later question's thread carry what the bot's own answers to them cited, as in a real thread."""
+    later question's thread carry what the bot's own answers to them drew on, as in a real thread."""
     recorder = RecordingRetriever(bot.retriever)
     bot.retriever = recorder
     results: dict[int, CaseResult] = {}
-    cited: dict[tuple[str, ...], tuple[str, ...]] = {}  # a thread up to a question -> what its answer cited
+    drew_on: dict[tuple[str, ...], Turn] = {}  # a thread up to a question -> its answer's pages
     try:
         for number in sorted(range(len(cases)), key=lambda n: len(cases[n].history)):
-            case = with_cited_sources(cases[number], cited)
+            case = with_pages_drawn_on(cases[number], drew_on)
             result = await _run_case(bot, recorder, case)
-            cited[thread_key(case.history, case.question)] = result.answer.cited_documents()
+            drew_on[thread_key(case.history, case.question)] = Turn(
+                "assistant", "", sources=result.answer.cited_documents(),
+                consulted=result.retrieval.top_pages() if result.retrieval else ())
             result.baselines = {baseline.name: baseline.rank(case.question) for baseline in baselines}
             results[number] = result
             if on_case:
@@ -91,14 +93,17 @@ def thread_key(history: Sequence[Turn], question: str) -> tuple[str, ...]:
     return (*(turn.text for turn in history), question)
 
 
-def with_cited_sources(case: EvalCase, cited: dict[tuple[str, ...], tuple[str, ...]]) -> EvalCase:
-    """The case with each assistant turn of its history carrying what the bot's answer to the
-    question before it cited (the dataset's agent wrote the text; the bot chose the pages)."""
-    history = tuple(
-        replace(turn, sources=cited.get(thread_key(case.history[:place - 1], case.history[place - 1].text), ()))
-        if turn.role == "assistant" and place and case.history[place - 1].role == "user" else turn
-        for place, turn in enumerate(case.history))
-    return replace(case, history=history)
+def with_pages_drawn_on(case: EvalCase, drew_on: dict[tuple[str, ...], Turn]) -> EvalCase:
+    """The case with each assistant turn of its history carrying the pages the bot's answer to the
+    question before it cited and consulted (the dataset's agent wrote the text; the bot chose the
+    pages)."""
+    def pages(place: int, turn: Turn) -> Turn:
+        if turn.role != "assistant" or not place or case.history[place - 1].role != "user":
+            return turn
+        answer = drew_on.get(thread_key(case.history[:place - 1], case.history[place - 1].text))
+        return replace(turn, sources=answer.sources, consulted=answer.consulted) if answer else turn
+
+    return replace(case, history=tuple(pages(place, turn) for place, turn in enumerate(case.history)))
 
 
 async def _run_case(bot: SupportBot, recorder: RecordingRetriever, case: EvalCase) -> CaseResult:

@@ -78,5 +78,7 @@ def _record(turn: Turn, max_chars: int) -> dict:
     record = {"role": turn.role, "text": turn.text[:max_chars]}
     if turn.sources:
         record["sources"] = list(turn.sources)
+    if turn.consulted:
+        record["consulted"] = list(turn.consulted)
     return record
 

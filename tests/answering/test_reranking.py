@@ -10,7 +10,7 @@ from bot.knowledge.splitting import Chunk
 from bot.knowledge.stores.local import LocalHybridIndex
 from bot.knowledge.stores.protocol import SearchHit
 from bot.settings import RetrievalSettings
-from bot.types import Audience
+from bot.types import Audience, ThreadPages
 
 
 def _hit(chunk_id: str, document_id: str, score: float, similarity: float, keyword: float = 0.0,
@@ -48,13 +48,15 @@ def test_features_read_both_searches_the_page_and_the_title():
     assert _column(features, "follow_up_context_score") == [0.0, 0.0, 0.0]  # not a reply
 
 
-def test_a_page_earlier_answers_cited_counts_once_per_answer():
+def test_a_page_earlier_answers_cited_counts_once_per_answer_and_the_last_answer_s_pages_once():
     own = [_hit("a", "returns", 1.0, 0.7), _hit("b", "shipping", 0.5, 0.6), _hit("c", "warranty", 0.4, 0.5)]
     ranked = ranked_for(own, [], follow_up=True, settings=RetrievalSettings())
-    features = candidate_features(ranked, own, [], True, "and sale items?", ["returns"],
-                                  cited=("shipping", "returns", "shipping"))
+    thread = ThreadPages(cited=("shipping", "returns", "shipping"), consulted=("warranty", "returns"))
+    features = candidate_features(ranked, own, [], True, "and sale items?", ["returns"], thread)
     by_page = {hit.chunk.document_id: row[FEATURES.index("cited_earlier")] for hit, row in zip(ranked, features)}
     assert by_page == pytest.approx({"returns": np.log1p(1), "shipping": np.log1p(2), "warranty": 0.0})
+    consulted = {hit.chunk.document_id: row[FEATURES.index("consulted_last")] for hit, row in zip(ranked, features)}
+    assert consulted == {"returns": 1.0, "shipping": 0.0, "warranty": 1.0}
     reordered = rerank(ranked, features, {"blend": 1.0, "cited_earlier": 10.0})
     assert [hit.chunk.document_id for hit in reordered] == ["shipping", "returns", "warranty"]
 
@@ -62,15 +64,16 @@ def test_a_page_earlier_answers_cited_counts_once_per_answer():
 def test_the_thread_s_cited_pages_count_only_for_a_message_read_with_its_thread(sample_settings, embeddings):
     index = LocalHybridIndex(sample_settings.index_dir)
     retriever = Retriever(index, embeddings, sample_settings.retrieval)
-    alone = retriever.retrieve("How long do refunds take?", Audience.PUBLIC, cited=("shipping-policy",))
-    assert alone.cited == ()  # a question standing alone (the model's rewrite) may have left the topic
+    alone = retriever.retrieve("How long do refunds take?", Audience.PUBLIC,
+                               thread=ThreadPages(cited=("shipping-policy",), consulted=("shipping-policy",)))
+    assert alone.thread == ThreadPages()  # a question standing alone (the model's rewrite) may have left the topic
     question = "and for sale items? (earlier: How long do refunds take?)"
     plain = retriever.retrieve(question, Audience.PUBLIC)
     last_page = plain.ranked[-1].chunk.document_id
     leaning = Retriever(index, embeddings, sample_settings.retrieval.model_copy(
         update={"rerank_model": {**sample_settings.retrieval.rerank_model, "cited_earlier": 1000.0}}))
-    reply = leaning.retrieve(question, Audience.PUBLIC, cited=(last_page,))
-    assert reply.cited == (last_page,) and reply.ranked[0].chunk.document_id == last_page
+    reply = leaning.retrieve(question, Audience.PUBLIC, thread=ThreadPages(cited=(last_page,)))
+    assert reply.thread.cited == (last_page,) and reply.ranked[0].chunk.document_id == last_page
     assert plain.ranked[0].chunk.document_id != last_page
 
 

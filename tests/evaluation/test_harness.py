@@ -102,4 +102,6 @@ async def test_a_thread_s_earlier_answers_cite_what_the_bot_itself_cited(tmp_pat
     first, follow_up = (next(r for r in results if r.case.id == name) for name in ("a_1", "a_3"))
     assert first.answer.cited_documents() == ("passport#1",)
     assert follow_up.case.history[-1].sources == ("passport#1",)  # the agent's turn, with the bot's pages
-    assert follow_up.case.history[0].sources == () and follow_up.retrieval.cited == ("passport#1",)
+    assert follow_up.case.history[-1].consulted == first.retrieval.top_pages()
+    assert first.retrieval.top_pages()[0] == "passport#1" and len(first.retrieval.top_pages()) == 3
+    assert follow_up.case.history[0].sources == () and follow_up.retrieval.thread.cited == ("passport#1",)

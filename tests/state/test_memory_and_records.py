@@ -8,7 +8,7 @@ import pytest
 
 from bot.settings import MemorySettings
 from bot.state.memory import ConversationMemory
-from bot.types import ConversationKey, Turn
+from bot.types import ConversationKey, ThreadPages, Turn
 from tests.helpers import inquiry
 from tests.state.conftest import make_bot, with_redis
 
@@ -31,10 +31,12 @@ async def test_memory_keeps_what_each_answer_cited_and_reads_turns_stored_before
     memory = ConversationMemory(redis_state, MemorySettings(max_turns=6, max_chars=1000, ttl_s=120))
     raw_redis.rpush(memory._key(THREAD), '{"role": "user", "text": "an old turn"}')  # stored without sources
     await memory.append(THREAD, Turn("user", "How do returns work?"),
-                        Turn("assistant", "Within 30 days [1].", sources=("returns-policy", "shipping")))
+                        Turn("assistant", "Within 30 days [1].", sources=("returns-policy", "shipping"),
+                             consulted=("returns-policy", "warranty", "shipping")))
     old, question, answer = await memory.load(THREAD)
-    assert old == Turn("user", "an old turn") and question.sources == ()
+    assert old == Turn("user", "an old turn") and question.sources == question.consulted == ()
     assert answer.sources == ("returns-policy", "shipping")
+    assert answer.consulted == ("returns-policy", "warranty", "shipping")
 
 
 async def test_memory_expires_with_its_ttl_renewed_on_each_turn(redis_state, raw_redis):
@@ -60,18 +62,19 @@ async def test_a_follow_up_uses_the_thread_memory_across_workers(sample_settings
     await first.close(), await second.close()
 
 
-async def test_a_reply_is_ranked_with_the_pages_the_thread_s_answers_cited(sample_settings, prefix, embeddings):
+async def test_a_reply_is_ranked_with_the_pages_the_thread_s_answers_drew_on(sample_settings, prefix, embeddings):
     settings = with_redis(sample_settings, prefix)
     bot = make_bot(settings, embeddings)
     first = await bot.answer(inquiry("How long is the warranty on tents?", thread="t3"))
     assert first.sources
     remembered = (await bot.history(follow_up_key("t3")))[-1]
     assert remembered.role == "assistant" and remembered.sources == first.cited_documents()
+    assert len(remembered.consulted) == 3 and first.cited_documents()[0] in remembered.consulted
     seen = []
     retrieve = bot.retriever.retrieve
-    bot.retriever.retrieve = lambda *args, **kwargs: seen.append(kwargs.get("cited")) or retrieve(*args, **kwargs)
+    bot.retriever.retrieve = lambda *args, **kwargs: seen.append(kwargs.get("thread")) or retrieve(*args, **kwargs)
     await bot.answer(inquiry("and what does it cover?", thread="t3"))
-    assert seen == [first.cited_documents()]
+    assert seen == [ThreadPages(cited=first.cited_documents(), consulted=remembered.consulted)]
     await bot.close()
 
 
