@@ -26,7 +26,7 @@ from bot.answering.chain import AnswerChain, Question, answer_record
 from bot.answering.generation import ChatAnswerer
 from bot.answering.language import LanguageGuard, language_name
 from bot.answering.preparation import PreparationPool
-from bot.answering.retrieval import Retriever
+from bot.answering.retrieval import Retrieval, Retriever
 from bot.buttons import ButtonSigner
 from bot.knowledge.stores.protocol import IndexStoreError
 from bot.knowledge.indexer import IndexSummary, ProgressCallback, ReindexError, reindex
@@ -46,6 +46,13 @@ from bot.types import Answer, Audience, ConversationKey, Escalation, Feedback, I
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 DeltaCallback = Callable[[str], Awaitable[None] | None]
+
+
+def answer_turn(answer: Answer, retrieval: Retrieval | None) -> Turn:
+    """The assistant turn a thread remembers: the answer's text, the documents it cited and the
+    first pages its search ranked (none for a cache hit, which searched nothing)."""
+    return Turn("assistant", answer.text, sources=answer.cited_documents(),
+                consulted=retrieval.top_pages() if retrieval else ())
 
 
 class SupportBot:
@@ -121,9 +128,7 @@ class SupportBot:
         question = Question(inquiry=inquiry, prompts=prompts, history=history, on_delta=on_delta, started=started)
         answer = await self.chain.run(question, self.callbacks)
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
-        consulted = question.retrieval.top_pages() if question.retrieval else ()  # none for a cache hit
-        turns = (Turn("user", inquiry.text),
-                 Turn("assistant", answer.text, sources=answer.cited_documents(), consulted=consulted))
+        turns = (Turn("user", inquiry.text), answer_turn(answer, question.retrieval))
         await self._safely(self.state.remember_answer(conversation, turns, answer, audience=inquiry.audience,
                                                       tenant=inquiry.tenant), None, "remember_answer")
         return answer

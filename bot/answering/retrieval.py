@@ -37,6 +37,7 @@ SIGNAL_DEPTH = 6
 # the last answer helped a reply's ranking more than its first one or five.
 CONSULTED_PAGES = 3
 
+
 @dataclass(frozen=True)
 class GroundingSignals:
     """What the decline rule looks at, kept so the thresholds can be calibrated offline."""

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.answering.retrieval import GroundingSignals, Retrieval, Retriever
-from bot.evaluation.baselines import Baseline, BaselineResult, distinct_documents
+from bot.evaluation.baselines import RANKED_DOCUMENTS, Baseline, BaselineResult
 from bot.evaluation.datasets import EvalCase
-from bot.service import SupportBot
+from bot.service import SupportBot, answer_turn
 from bot.types import Answer, Audience, ConversationKey, Inquiry, ThreadPages, Turn
 
 @dataclass
@@ -72,14 +72,12 @@ async def run_cases(bot: SupportBot, cases: list[EvalCase], baselines: list[Base
     recorder = RecordingRetriever(bot.retriever)
     bot.retriever = recorder
     results: dict[int, CaseResult] = {}
-    drew_on: dict[tuple[str, ...], Turn] = {}  # a thread up to a question -> its answer's pages
+    drew_on: dict[tuple[str, ...], Turn] = {}  # a thread up to a question -> the turn its answer left
     try:
         for number in sorted(range(len(cases)), key=lambda n: len(cases[n].history)):
             case = with_pages_drawn_on(cases[number], drew_on)
             result = await _run_case(bot, recorder, case)
-            drew_on[thread_key(case.history, case.question)] = Turn(
-                "assistant", "", sources=result.answer.cited_documents(),
-                consulted=result.retrieval.top_pages() if result.retrieval else ())
+            drew_on[thread_key(case.history, case.question)] = answer_turn(result.answer, result.retrieval)
             result.baselines = {baseline.name: baseline.rank(case.question) for baseline in baselines}
             results[number] = result
             if on_case:
@@ -122,7 +120,7 @@ async def _run_case(bot: SupportBot, recorder: RecordingRetriever, case: EvalCas
     await bot.memory.clear(conversation)
     return CaseResult(
         case=case, answer=answer,
-        ranked_documents=distinct_documents([h.chunk.document_id for h in retrieval.ranked]) if retrieval else [],
+        ranked_documents=list(retrieval.top_pages(RANKED_DOCUMENTS)) if retrieval else [],
         passages=[(h.chunk.document_id, h.chunk.text) for h in hits],
         retrieved_documents={h.chunk.document_id for h in hits},
         timings_ms=timings, signals=retrieval.signals if retrieval else None, retrieval=retrieval,
