@@ -178,7 +178,7 @@ class LocalHybridIndex:
         )
         return [
             SearchHit(chunk=snap.chunks[i], score=score, similarity=float(similarity[i]),
-                      keyword_score=float(keyword[i]))
+                      keyword_score=float(keyword[i]), vector=snap.vectors[i])
             for i, score in fused[: query.limit]
         ]
 

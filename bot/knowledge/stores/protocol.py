@@ -9,7 +9,7 @@ filter applied inside the store. Every commit bumps the generation that answer-c
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -34,6 +34,9 @@ class SearchHit:
     score: float  # fused relative score, 0..1: ranks within one query only
     similarity: float  # cosine(query, chunk): comparable across queries, used for grounding
     keyword_score: float  # raw BM25
+    # The passage's stored vector, when the store returns it: lets a message in a thread be compared
+    # in meaning with passages that only its thread's search found (retrieval.thread_signals).
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class IndexStoreError(Exception):

@@ -144,7 +144,7 @@ class WeaviateIndex:
         return SearchHit(
             chunk=chunk_from_properties(str(obj.uuid), obj.properties),
             score=float(obj.metadata.score or 0.0), similarity=similarity,
-            keyword_score=float(found.group(1)) if found else 0.0,
+            keyword_score=float(found.group(1)) if found else 0.0, vector=stored if len(stored) else None,
         )
 
     # ----- writing --------------------------------------------------------------------------
