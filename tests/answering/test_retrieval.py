@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from bot.answering.retrieval import GroundingSignals, Retriever, blend, is_grounded_by, support_by_document
@@ -38,6 +39,34 @@ def test_blend_weighs_the_two_rankings_and_keeps_the_weightier_similarity():
 ])
 def test_decline_rule(signals, grounded):
     assert is_grounded_by(signals, min_similarity=0.5, min_agreement=0.25) is grounded
+
+
+def test_agreement_is_the_cosine_to_the_passages_the_thread_found_even_when_the_own_search_missed_them():
+    from bot.answering.retrieval import agreement
+
+    own_vector = np.array([1.0, 0.0, 0.0])
+    near, far = np.array([0.6, 0.8, 0.0]), np.array([0.0, 0.0, 2.0])
+    context_found = [replace(_hit("a", 0.9, 0.7), vector=far), replace(_hit("b", 0.8, 0.6), vector=near)]
+    own = [_hit("c", 0.9, 0.5)]  # the message's own search returned neither passage
+    assert agreement(own, context_found, own_vector) == pytest.approx(0.6)
+    # A store that returns no vectors: read off the own search, where a passage it missed is -1.
+    bare = [replace(hit, vector=None) for hit in context_found]
+    assert agreement(own, bare, own_vector) == -1.0
+    assert agreement([*own, _hit("b", 0.3, 0.42)], bare, own_vector) == pytest.approx(0.42)
+    assert agreement(own, [], own_vector) == -1.0
+
+
+def test_a_replys_agreement_is_its_own_words_cosine_to_the_threads_best_passages(retriever, embeddings):
+    from bot.knowledge.embeddings import embed_query
+
+    question = "Will I get my money back on my card?"
+    reply = _ask(retriever, question, ["Can I return an item after 30 days?"])
+    own_vector = embed_query(embeddings, question)
+    found = reply.context_hits[:6]
+    assert found and all(hit.vector is not None for hit in found)
+    best = max(float(hit.vector @ own_vector) / float(np.linalg.norm(hit.vector) * np.linalg.norm(own_vector))
+               for hit in found)
+    assert reply.signals.agreement == pytest.approx(best, abs=1e-5) and reply.signals.agreement > 0.2
 
 
 @pytest.fixture

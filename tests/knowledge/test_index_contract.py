@@ -85,6 +85,8 @@ def test_upsert_then_search_returns_the_same_chunks(make_index, embeddings):
     for hit in hits:  # similarity is the cosine similarity grounding thresholds are calibrated on
         stored = embed_texts(embeddings, [hit.chunk.embedding_text()])[0]
         assert hit.similarity == pytest.approx(float(stored @ query), abs=1e-4)
+        # The stored vector comes back with the hit (the thread rule compares other messages with it).
+        assert hit.vector is not None and float(hit.vector @ stored) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_replacing_a_document_drops_its_old_chunks(make_index, embeddings):
