@@ -37,12 +37,15 @@ from bot.settings import RetrievalSettings
 
 DEFAULT_FOLDS = 5
 # What the decline fit aims for on the tuning folds: the target (answerable answered >= 0.95)
-# plus what the held-out folds lose against the tuning ones (0.002 to 0.004 on the dev set).
-# Held-out fold means on the dev set (session 22; answered / unanswerable declined / off-topic
-# declined): goal 0.953: 0.9495 / 0.956 / 0.980; 0.955: 0.9518 / 0.956 / 0.975; 0.958: 0.9564 /
-# 0.927 / 0.968; 0.96: 0.9585 / 0.927 / 0.971. 0.955 is the lowest goal whose held-out answered
-# stays at 0.95: 0.96 answered more than the target asks and gave up two unanswerable declines.
-ANSWERED_GOAL = 0.955
+# plus what the held-out folds lose against the tuning ones. The goal is the one whose smallest
+# margin over the three decline targets (answered >= 0.95, unanswerable >= 0.95 and off-topic
+# >= 0.97 declined), held out and on the whole dev set, is largest. Session 24, with the thread
+# rule reading the passages' vectors (answered / unanswerable / off-topic; held out, then dev):
+# 0.955: 0.952 / 0.967 / 0.987, 0.955 / 0.967 / 0.987 (smallest margin 0.002); 0.957: 0.955 /
+# 0.956 / 0.985, 0.957 / 0.967 / 0.982 (0.005); 0.958: 0.955 / 0.956 / 0.980, 0.958 / 0.950 /
+# 0.982 (0.000); 0.96: dev unanswerable 0.933. A higher goal answers more first messages (0.901,
+# 0.913, 0.919 of them at 0.955, 0.957, 0.958) and declines fewer of the others.
+ANSWERED_GOAL = 0.957
 # The decline model is also fitted and measured with the thread rule the product ships
 # (min_similarity and min_agreement from the settings) instead of the pair each fold fits for the
 # threshold rule: folds choose min_agreement 0, which grounds more thread messages, so the model

@@ -106,8 +106,8 @@ async def test_fifty_identical_questions_at_once_make_one_model_call(settings, e
 
 async def test_identical_questions_on_two_workers_make_one_model_call(settings, embeddings, fake):
     workers = [make_bot(settings, embeddings, fake=fake) for _ in range(2)]
-    fake.default = Reply("Gift cards never expire [1].", delay=0.05)
-    answers = await asyncio.gather(*(workers[i % 2].answer(inquiry("Do gift cards expire?"))
+    fake.default = Reply("Points expire after 18 months without activity [1].", delay=0.05)
+    answers = await asyncio.gather(*(workers[i % 2].answer(inquiry("Do points expire?"))
                                      for i in range(20)))
     assert len(fake.requests) == 1 and len({a.text for a in answers}) == 1
     for bot in workers:
