@@ -155,8 +155,8 @@ def agreement(own: Sequence[SearchHit], context_found: Sequence[SearchHit], own_
     instead, a passage that search did not return among its candidates counted as -1: a quarter of
     the dev set's replies ("Can any member of my family qualify on my record?") then looked off-topic,
     and the decline model had to answer more first messages to make up for them (held out,
-    unanswerable declined 0.927 that way, 0.967 with the stored vectors). Stores that return no
-    vectors keep that reading.
+    unanswerable declined 0.927 that way, 0.956 with the stored vectors and the refitted decline
+    goal). Stores that return no vectors keep that reading.
     """
     own_similarity = {hit.chunk.id: hit.similarity for hit in own}
     return max((_cosine(own_vector, hit.vector) if own_vector is not None and hit.vector is not None

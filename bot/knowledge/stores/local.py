@@ -226,10 +226,9 @@ class LocalHybridIndex:
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best finite scores, best first; equal scores in index order.
 
-    argpartition leaves equal scores in an order that depends on the rest of the array, so the
-    last bits of a vector, which differ between CPUs (onnxruntime's int8 kernels with and without
-    VNNI), decided which of two identical passages came first: doc2dial's pages in two versions
-    moved Social Security's top 1 between 0.44 and 0.50 from one machine to another.
+    argpartition leaves equal scores in an order that depends on the rest of the array, whose
+    last bits differ from one CPU to another, so which of two identical passages came first could
+    change between machines (doc2dial has pages in two versions; README, "Quality and speed").
     """
     if k <= 0:
         return np.array([], dtype=int)
