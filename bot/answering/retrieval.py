@@ -18,8 +18,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.answering.decline import model_answers
 from bot.answering.keyword_sets import keyword_set, share
-from bot.answering.reranking import applies as reranker_applies
-from bot.answering.reranking import candidate_features, rerank
+from bot.answering.reranking import candidate_features, reads_alone, rerank
 from bot.answering.standalone import is_follow_up, split_standalone
 from bot.knowledge.embeddings import embed_texts
 from bot.knowledge.keywords import keyword_tokens
@@ -217,12 +216,19 @@ def rank(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
 def ranked_for(own: list[SearchHit], with_context: list[SearchHit], follow_up: bool,
                settings: RetrievalSettings, own_words: str = "", earlier: Sequence[str] = (),
                thread: ThreadPages = ThreadPages()) -> list[SearchHit]:
-    """rank(), then the re-ranker when one is configured and applies (reranking.py): the product's order."""
+    """rank(), then the configured re-ranker for this kind of message (reranking.py): the product's order."""
     ranked = rank(own, with_context, follow_up, settings)
-    if not settings.rerank_model or not reranker_applies(follow_up, bool(with_context)):
+    model = reranker_for(follow_up, bool(with_context), settings)
+    if not model:
         return ranked
     features = candidate_features(ranked, own, with_context, follow_up, own_words, earlier, thread)
-    return rerank(ranked, features, settings.rerank_model)
+    return rerank(ranked, features, model)
+
+
+def reranker_for(follow_up: bool, in_thread: bool, settings: RetrievalSettings) -> Mapping[str, float]:
+    """The re-ranker's weights for a message: the new-question model for a new question in a
+    thread, the main one for a first message or a reply (empty: blend and page support alone)."""
+    return settings.new_question_rerank_model if reads_alone(follow_up, in_thread) else settings.rerank_model
 
 
 def distinct_passages(ranked: Sequence[SearchHit], count: int) -> list[SearchHit]:

@@ -46,6 +46,12 @@ class RetrievalSettings(BaseModel):
         description="weights of the re-ranker (bot/answering/reranking.py) as `supportbot eval` fits "
         "them: candidates ordered by sum(weight * feature); empty: blend and page support alone",
     )
+    new_question_rerank_model: dict[str, float] = Field(
+        default_factory=dict,
+        description="weights of the re-ranker for a message in a thread that reads as a new question, "
+        "over the features of its own search only (reranking.OWN_WORDS_FEATURES); empty: such a "
+        "message keeps blend and page support",
+    )
     languages: list[str] = Field(
         default_factory=lambda: ["en"],
         description="ISO 639-1 codes of the languages the knowledge base is written in; a question "
@@ -72,6 +78,17 @@ class RetrievalSettings(BaseModel):
         if unknown:
             raise ValueError(f"unknown feature(s) {', '.join(unknown)}; the re-ranker knows "
                              f"{', '.join(FEATURES)}")
+        return model
+
+    @field_validator("new_question_rerank_model")
+    @classmethod
+    def _own_words_features(cls, model: dict[str, float]) -> dict[str, float]:
+        from bot.answering.reranking import OWN_WORDS_FEATURES
+
+        unknown = sorted(set(model) - set(OWN_WORDS_FEATURES))
+        if unknown:
+            raise ValueError(f"feature(s) {', '.join(unknown)} cannot order a new question: it is judged on "
+                             f"its own words alone, by {', '.join(OWN_WORDS_FEATURES)}")
         return model
 
     @field_validator("languages")

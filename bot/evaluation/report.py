@@ -117,6 +117,11 @@ def rerank_model_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     return _fitted_weight_rows(report, "rerank_model", "feature")
 
 
+def new_question_rerank_model_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """The new-question re-ranker's weights, as rerank_model_rows gives the main one's."""
+    return _fitted_weight_rows(report, "new_question_rerank_model", "feature")
+
+
 def decline_model_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     """The decline model's weights per signal: fitted on all questions and the range over folds."""
     return _fitted_weight_rows(report, "decline_model", "signal")
@@ -193,7 +198,12 @@ def sections(report: dict) -> list[tuple[str, tuple[list[str], list[list[str]]],
          "that search's fused score, cosine, BM25 over its best, and cosine below its best; page_ = the "
          "page's best and second-best fused scores and log(1 + its passages found); title_/text_ = share of "
          "the message's (thread's) keywords in the page title or passage; follow_up_ = the same, for replies. "
-         "Fitted listwise on the tuning folds' answerable questions toward the passages holding the answer."),
+         "Fitted listwise on the tuning folds' answerable questions toward the passages holding the answer. "
+         "It orders first messages and replies."),
+        ("Re-ranker for a new question in a thread (the message's own search only)",
+         new_question_rerank_model_rows(report),
+         "The same fit over the blend and the own-search features alone: a message in a thread that reads as "
+         "a new question is ordered on its own words, so a new topic is not pulled back to the thread's pages."),
         ("Thread checks and languages", check_rows(report),
          "`new_topic`: a dialogue's first question asked in another dialogue's thread; `offtopic_in_thread`: "
          "an off-topic request asked in a dev thread; `language: xx`: dev questions translated into xx."),

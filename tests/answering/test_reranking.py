@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from bot.answering.reranking import ANCHOR, FEATURES, candidate_features, fit_reranker, rerank
+from bot.answering.reranking import ANCHOR, FEATURES, OWN_WORDS_FEATURES, candidate_features, fit_reranker, rerank
 from bot.answering.retrieval import Retriever, ranked_for
 from bot.knowledge.splitting import Chunk
 from bot.knowledge.stores.local import LocalHybridIndex
@@ -144,16 +144,62 @@ def test_the_retriever_orders_by_a_configured_reranker(sample_settings, embeddin
     assert second.hits[0].chunk.id == second.ranked[0].chunk.id  # the answerer gets the model's first
 
 
-def test_a_new_question_in_a_thread_keeps_the_blend_and_a_reply_is_reranked():
+def test_a_new_question_in_a_thread_has_its_own_model_and_a_reply_the_main_one():
     own = [_hit("a", "pa", 1.0, 0.7), _hit("b", "pb", 0.5, 0.6)]
     context = [_hit("b", "pb", 1.0, 0.6), _hit("a", "pa", 0.2, 0.5)]
     settings = RetrievalSettings(rerank_model={"blend": -1.0}, document_support_weight=0.0)  # reverses the blend
-    blended = [h.chunk.id for h in ranked_for(own, context, False, settings.model_copy(update={"rerank_model": {}}))]
+    plain = settings.model_copy(update={"rerank_model": {}})
+    blended = [h.chunk.id for h in ranked_for(own, context, False, plain)]
+    # Without a new-question model, a new question in a thread keeps the blend...
     assert [h.chunk.id for h in ranked_for(own, context, False, settings, "new question")] == blended
-    plain_reply = [h.chunk.id for h in ranked_for(own, context, True, settings.model_copy(update={"rerank_model": {}}))]
+    # ...with one, that model orders it, and the main model's weights play no part.
+    own_words = settings.model_copy(update={"new_question_rerank_model": {"blend": -1.0}})
+    assert [h.chunk.id for h in ranked_for(own, context, False, own_words, "new question")] == blended[::-1]
+    plain_reply = [h.chunk.id for h in ranked_for(own, context, True, plain)]
     assert [h.chunk.id for h in ranked_for(own, context, True, settings, "yes")] == plain_reply[::-1]
+    assert [h.chunk.id for h in ranked_for(own, context, True, own_words, "yes")] == plain_reply[::-1]
     first = [h.chunk.id for h in ranked_for(own, [], False, settings, "first message")]
-    assert first == ["b", "a"]  # no thread: the model orders it
+    assert first == ["b", "a"]  # no thread: the main model orders it
+
+
+def test_the_thread_s_pages_cannot_pull_a_new_question_back(sample_settings, embeddings):
+    index = LocalHybridIndex(sample_settings.index_dir)
+    question = "Do gift cards expire? (earlier: How long do refunds take?)"
+    retriever = Retriever(index, embeddings, sample_settings.retrieval)
+    asked = retriever.retrieve(question, Audience.PUBLIC)
+    assert not asked.signals.follow_up and asked.context_hits  # a new question read with its thread
+    last_page = asked.ranked[-1].chunk.document_id
+    thread = ThreadPages(cited=(last_page,) * 3, consulted=(last_page,))
+    leaning = Retriever(index, embeddings, sample_settings.retrieval.model_copy(
+        update={"rerank_model": {**sample_settings.retrieval.rerank_model, "cited_earlier": 1000.0}}))
+    again = leaning.retrieve(question, Audience.PUBLIC, thread=thread)
+    assert [h.chunk.id for h in again.ranked] == [h.chunk.id for h in asked.ranked]
+    assert again.ranked[0].chunk.document_id != last_page
+
+
+def test_settings_keep_the_thread_out_of_the_new_question_model():
+    with pytest.raises(ValidationError, match="own words alone"):
+        RetrievalSettings(new_question_rerank_model={"blend": 20.0, "cited_earlier": 1.0})
+    assert RetrievalSettings(new_question_rerank_model={"blend": 20.0, "title_own": 1.0}).new_question_rerank_model
+
+
+def test_the_new_question_fit_reads_only_the_own_words_columns():
+    rng = np.random.default_rng(5)
+    features, targets = [], []
+    for _ in range(200):
+        x = rng.normal(size=(20, len(FEATURES)))
+        target = np.zeros(20)
+        # The answer follows a thread feature half the time and the own cosine the rest: the
+        # own-words model can only learn the second.
+        column = "consulted_last" if rng.random() < 0.5 else "own_cosine"
+        target[np.argmax(x[:, FEATURES.index(column)])] = 1.0
+        features.append(x)
+        targets.append(target)
+    model = fit_reranker(features, targets, anchor=0.0, names=OWN_WORDS_FEATURES)
+    assert tuple(model) == OWN_WORDS_FEATURES
+    assert model["own_cosine"] > 0.5 and all(abs(w) < 0.2 for name, w in model.items() if name != "own_cosine")
+    full = fit_reranker(features, targets, anchor=0.0)
+    assert tuple(full) == FEATURES and full["consulted_last"] > 0.5 and full["own_cosine"] > 0.5
 
 
 def test_more_passages_for_the_answerer_leave_the_decline_signals_alone(sample_settings, embeddings):

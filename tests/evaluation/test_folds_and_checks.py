@@ -5,11 +5,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from bot.answering.reranking import OWN_WORDS_FEATURES
 from bot.answering.retrieval import GroundingSignals, Retrieval
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE, EvalCase, load_questions
 from bot.evaluation.folds import ANSWERED_GOAL, cross_validate, fold_of
 from bot.evaluation.paraphrase import paraphrase_figures
-from bot.evaluation.report import cross_validation_rows, decline_miss_rows, decline_model_rows, rerank_model_rows
+from bot.evaluation.report import (cross_validation_rows, decline_miss_rows, decline_model_rows,
+                                   new_question_rerank_model_rows, rerank_model_rows)
 from bot.evaluation.runner import CaseResult
 from bot.evaluation.threads import NEW_TOPIC, OFFTOPIC_IN_THREAD, thread_checks
 from bot.knowledge.stores.protocol import SearchHit
@@ -83,6 +85,11 @@ def test_cross_validation_fits_on_other_folds_and_reports_the_spread():
     assert summary["rerank.top1"]["mean"] == 1.0  # the fit learnt to lift it (lower own score here)
     header, rows = rerank_model_rows({"cross_validation": report})
     assert rows[0][0] == "blend" and ".." in rows[0][2] and len(rows) == len(report["rerank_model_on_all"])
+    # ...and the new-question model, over the own search's features alone.
+    assert len(report["new_question_rerank_models"]) == 4
+    assert tuple(report["new_question_rerank_model_on_all"]) == OWN_WORDS_FEATURES
+    header, rows = new_question_rerank_model_rows({"cross_validation": report})
+    assert [row[0] for row in rows] == list(OWN_WORDS_FEATURES) and ".." in rows[0][2]
     labels = [row[0] for row in cross_validation_rows({"cross_validation": report})[1]]
     assert "re-ranker: gold document in top 1" in labels and "re-ranker: top 5, x" in labels
 
