@@ -63,33 +63,22 @@ class RetrievalSettings(BaseModel):
     def _decline_signals(cls, model: dict[str, float]) -> dict[str, float]:
         from bot.answering.decline import FEATURES
 
-        unknown = sorted(set(model) - {*FEATURES, "bias"})
-        if unknown:
-            raise ValueError(f"unknown signal(s) {', '.join(unknown)}; the model knows "
-                             f"{', '.join(FEATURES)} and bias")
-        return model
+        return _known_names(model, (*FEATURES, "bias"), "unknown signal(s) {}; the model knows {}")
 
     @field_validator("rerank_model")
     @classmethod
     def _rerank_features(cls, model: dict[str, float]) -> dict[str, float]:
         from bot.answering.reranking import FEATURES
 
-        unknown = sorted(set(model) - set(FEATURES))
-        if unknown:
-            raise ValueError(f"unknown feature(s) {', '.join(unknown)}; the re-ranker knows "
-                             f"{', '.join(FEATURES)}")
-        return model
+        return _known_names(model, FEATURES, "unknown feature(s) {}; the re-ranker knows {}")
 
     @field_validator("new_question_rerank_model")
     @classmethod
     def _own_words_features(cls, model: dict[str, float]) -> dict[str, float]:
         from bot.answering.reranking import OWN_WORDS_FEATURES
 
-        unknown = sorted(set(model) - set(OWN_WORDS_FEATURES))
-        if unknown:
-            raise ValueError(f"feature(s) {', '.join(unknown)} cannot order a new question: it is judged on "
-                             f"its own words alone, by {', '.join(OWN_WORDS_FEATURES)}")
-        return model
+        return _known_names(model, OWN_WORDS_FEATURES, "feature(s) {} cannot order a new question: it is "
+                            "judged on its own words alone, by {}")
 
     @field_validator("languages")
     @classmethod
@@ -130,3 +119,12 @@ class LLMSettings(BaseModel):
         "aiohttp", description="an Anthropic model's async HTTP client: aiohttp costs less CPU per "
         "answer under load than httpx's pool (bench/concurrency.py --transport)")
     rewrite_followups: bool = Field(True, description="rewrite follow-ups with the model")
+
+
+def _known_names(model: dict[str, float], allowed: tuple[str, ...], complaint: str) -> dict[str, float]:
+    """The model's weights if every name is one of `allowed`; else the complaint, naming the
+    unknown names and the allowed ones (a typo in the settings file says what it should be)."""
+    unknown = sorted(set(model) - set(allowed))
+    if unknown:
+        raise ValueError(complaint.format(", ".join(unknown), ", ".join(allowed)))
+    return model
