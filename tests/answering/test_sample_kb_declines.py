@@ -37,8 +37,9 @@ OFF_TOPIC = ["What's the weather in Paris?", "Book me a flight to Denver", "Tell
              "How do I bake sourdough bread?"]
 # Answered by the pages but declined by the doc2dial-fitted line (scores -2.3 to -0.1, inside
 # the near misses' band): a signal that tells them apart is open work.
-DECLINED_ALTHOUGH_ANSWERED = ["Do gift cards expire?", "Is my backpack covered by warranty?",
-                              "What is the restocking fee?", "How do I delete my account?"]
+DECLINED_ALTHOUGH_ANSWERED = ["Do gift cards expire?", "Can I use two gift cards on one order?",
+                              "Is my backpack covered by warranty?", "What is the restocking fee?",
+                              "How do I delete my account?"]
 
 
 @pytest.fixture
