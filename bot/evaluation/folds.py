@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answering.decline import contributions, decline_score, fit_decline_model
-from bot.answering.reranking import OWN_WORDS_FEATURES, candidate_features, fit_reranker, reads_alone, rerank
-from bot.answering.retrieval import answer_passages, grounded_by_thread, is_grounded_by, rank
+from bot.answering.reranking import OWN_WORDS_FEATURES, candidate_features, fit_reranker, rerank
+from bot.answering.retrieval import answer_passages, grounded_by_thread, is_grounded_by, rank, reranker_for
 from bot.answering.standalone import split_standalone
 from bot.evaluation.baselines import distinct_documents
 from bot.evaluation.datasets import ANSWERABLE, OFFTOPIC, UNANSWERABLE
@@ -203,7 +203,7 @@ class _Reranking:
 
     def __init__(self, results: list[CaseResult], base: RetrievalSettings, locator: PassageLocator | None) -> None:
         self.base, self.locator = base, locator
-        self.cases = []  # (index in results, case, ranked hits, features, targets, ordered by the re-ranker)
+        self.cases = []  # (index in results, case, ranked hits, features, targets, (reply?, in a thread?): which model orders it)
         for number, result in enumerate(results):
             retrieval = result.retrieval
             if result.case.kind != ANSWERABLE or retrieval is None:
@@ -216,7 +216,7 @@ class _Reranking:
             # Every question teaches both fits: fitting each model on the messages it orders alone
             # lost a little on held-out folds (the new-question model: top 1 0.764 -> 0.760 of them).
             self.cases.append((number, result.case, ranked, features, self._targets(result.case, ranked),
-                               reads_alone(follow_up, bool(retrieval.context_hits))))
+                               (follow_up, bool(retrieval.context_hits))))
 
     def _targets(self, case, ranked) -> np.ndarray:
         """Passages overlapping the gold passage; without a gold passage, the gold page's."""
@@ -239,9 +239,12 @@ class _Reranking:
         chosen = [c for c in self.cases if mask[c[0]]]
         if not chosen:
             return {}
+        # The product's rule picks each message's model (retrieval.reranker_for).
+        settings = self.base.model_copy(update={"rerank_model": models.main if models else {},
+                                                "new_question_rerank_model": models.new_question if models else {}})
         ranks, covered, domains = [], [], []
-        for _, case, ranked, features, _, new_question in chosen:
-            model = (models.new_question if new_question else models.main) if models else None
+        for _, case, ranked, features, _, (follow_up, in_thread) in chosen:
+            model = reranker_for(follow_up, in_thread, settings)
             ordered = rerank(ranked, features, model) if model else ranked
             ranks.append(gold_rank(distinct_documents([h.chunk.document_id for h in ordered]), case.gold_doc_ids) or 0)
             covered.append(self._coverage(case, answer_passages(ordered, self.base.top_k)))
